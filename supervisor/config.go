@@ -1,0 +1,58 @@
+package supervisor
+
+import (
+	"fmt"
+	"syscall"
+	"time"
+
+	"go.uber.org/zap"
+)
+
+// Config says what to run and how to stop it.
+type Config struct {
+	// Args is the command and its arguments. Args[0] is looked up in PATH
+	// when it has no slash.
+	Args []string
+	// Env is the child's environment; nil means lastcall's own.
+	Env []string
+	// Grace is how long lastcall waits for the child after the first stop
+	// signal before it sends SIGKILL to the whole tree.
+	Grace time.Duration
+	// LeftoverGrace is how long descendants still alive after the child has
+	// exited get between SIGTERM and SIGKILL.
+	LeftoverGrace time.Duration
+	// StopSignals start the grace clock. They are forwarded like any other.
+	StopSignals []syscall.Signal
+	// ForwardToGroup sends forwarded signals to the child's process group
+	// instead of the child alone.
+	ForwardToGroup bool
+	// ForwardURG forwards SIGURG too. Only safe when the Go runtime's async
+	// preemption is off, since the runtime sends itself SIGURG otherwise.
+	ForwardURG bool
+	// Logger receives one line per lifecycle step; nil means no logs.
+	Logger *zap.Logger
+}
+
+// Result is what Run reports once the child and every descendant are gone.
+type Result struct {
+	// ExitCode is the child's exit code, or 128+N if signal N killed it.
+	ExitCode int
+	// Stopped is true when a stop signal (or the context) began a stop.
+	Stopped bool
+	// Leftovers counts descendants that were still alive when the child
+	// exited and had to be terminated.
+	Leftovers int
+}
+
+// StartError reports a child that could not be started. Code is 127 when
+// the command was not found and 126 when it was found but could not be
+// executed, as a shell reports them.
+type StartError struct {
+	Command string
+	Code    int
+	Err     error
+}
+
+func (e *StartError) Error() string { return fmt.Sprintf("start %q: %v", e.Command, e.Err) }
+
+func (e *StartError) Unwrap() error { return e.Err }

@@ -1,0 +1,83 @@
+/*
+Package supervisor runs one child process for its whole life, the way an
+init process must: it starts the child, forwards signals to it, escalates
+to SIGKILL when a stop takes longer than the grace period, reaps every
+process that it inherits, and terminates whatever the child leaves behind.
+
+[Run] does all of it on the calling goroutine. The child's state has one
+owner; signals and timers reach it over channels, and one select loop
+handles them. Run is the only caller of wait4 in the process: it reaps
+with wait4(-1, WNOHANG) until nothing is left on every SIGCHLD, and
+recognises the child among the statuses it collects. Nothing else may
+call Wait on a child while Run is running, or a status would be stolen.
+
+# Stopping
+
+A stop begins with the first of Config.StopSignals (SIGTERM, SIGINT and
+SIGQUIT by default) or when the context is done. The stop signal is
+forwarded like any other, and the grace clock starts. A second stop
+signal is forwarded again; it does not move the deadline. When the grace
+is over, SIGKILL goes to the whole tree: the child's process group and
+every descendant of lastcall found in /proc (as PID 1, every process in
+the namespace, with kill(-1)).
+
+When the child has exited, by itself or not, descendants still alive get
+SIGTERM (and SIGCONT, in case they are stopped), then SIGKILL after
+Config.LeftoverGrace, and Run returns only when every one has been
+reaped. A stop signal during that wait kills them at once.
+
+# Running as PID 1
+
+As PID 1 of a PID namespace (a container), lastcall inherits every orphan
+of the namespace, and when it exits the kernel kills everything left in
+it. kill(-1) is used only there: it reaches every process of that
+namespace and nothing outside it.
+
+Anywhere else (a platform start command, a shell), lastcall registers as
+child subreaper with prctl(PR_SET_CHILD_SUBREAPER), so that orphans of
+its tree are reparented to it rather than to init; it warns when that
+fails. It then finds descendants by walking parent links in /proc, and
+signals each through a pidfd after checking the process's start time, so
+that a pid recycled since the scan is never signalled. If /proc belongs
+to another PID namespace, lastcall warns and leaves the tree alone.
+
+# Signals that are not forwarded
+
+See the signals package: SIGKILL and SIGSTOP (no program can catch them),
+SIGCHLD (lastcall's own), SIGPROF and signal 34 (the Go runtime keeps
+them), 32 and 33 (the C library's), and SIGURG unless Config.ForwardURG
+is set (the Go runtime sends itself SIGURG for async preemption).
+
+SIGHUP and SIGINT that lastcall inherited ignored (nohup, a background
+job of a shell script) stay ignored: lastcall does not take them, and the
+child inherits them ignored.
+
+# What the child inherits
+
+The child runs in its own process group, with lastcall's stdin, stdout
+and stderr (the same open files: no pipes, no copies). When stdin is a
+terminal whose foreground group is lastcall's, the child's group takes
+the foreground, so Ctrl-C and job control reach it straight from the
+terminal; a lastcall started in the background never takes the terminal.
+
+Signal mask: the child gets the mask lastcall inherited, except the
+signals the Go runtime never leaves blocked in its threads: SIGHUP,
+SIGINT, SIGQUIT, SIGILL, SIGTRAP, SIGABRT, SIGBUS, SIGFPE, SIGSEGV,
+SIGTERM, SIGSTKFLT, SIGCHLD, SIGPROF, SIGURG, SIGSYS and 32-34, which
+start unblocked. No signal is ever blocked that lastcall did not inherit
+blocked.
+
+Ignored signals: SIGHUP and SIGINT stay ignored when lastcall inherited
+them ignored. Every other signal starts with its default action, even one
+that lastcall inherited ignored: the Go runtime installs its own handler
+for it at start-up, and os/exec resets handled signals to the default in
+the child. A program that wants a signal ignored sets that itself, as
+most servers do.
+
+# Exit codes
+
+[Result].ExitCode is the child's exit code, or 128+N when signal N killed
+it. A [*StartError] carries 127 when the command was not found and 126
+when it was found but could not be executed.
+*/
+package supervisor

@@ -1,0 +1,248 @@
+package supervisor
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// mode is how lastcall runs in a test: as PID 1 of a new PID namespace, or
+// as a plain process that registers as subreaper.
+type mode struct {
+	name string
+	pid1 bool
+}
+
+var modes = []mode{{"subreaper", false}, {"pid1", true}}
+
+// waitLimit bounds every wait for a condition; reaching it fails the test.
+const waitLimit = 20 * time.Second
+
+// lastcallRun is one run of the supervise helper, with its stdout read line
+// by line and its stderr (lastcall's log and the child's) kept.
+type lastcallRun struct {
+	t      *testing.T
+	cmd    *exec.Cmd
+	lines  chan string
+	stderr *syncBuffer
+	seen   []string // every line read so far
+	unread []string // lines read but not yet matched by waitLine
+	done   chan struct{}
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
+}
+
+// lastcallArgv is the argv that runs lastcall (the supervise helper) with
+// flags and the child command, in mode m, started through wrap if any.
+func lastcallArgv(m mode, wrap, flags, child []string) []string {
+	argv := append(append(wrap, helperCmd("supervise", flags...)...), "--")
+	argv = append(argv, child...)
+	if !m.pid1 {
+		return argv
+	}
+	ns := []string{"unshare", "--pid", "--fork", "--mount-proc", "--kill-child"}
+	if os.Geteuid() != 0 {
+		ns = append(ns[:1], append([]string{"--user", "--map-root-user"}, ns[1:]...)...)
+	}
+	return append(ns, argv...)
+}
+
+func startLastcall(t *testing.T, m mode, stdin io.Reader, flags []string, child ...string) *lastcallRun {
+	t.Helper()
+	return startWrapped(t, m, nil, stdin, flags, child...)
+}
+
+// startWrapped starts lastcall through wrap, a command that execs the rest.
+func startWrapped(t *testing.T, m mode, wrap []string, stdin io.Reader, flags []string, child ...string) *lastcallRun {
+	t.Helper()
+	argv := lastcallArgv(m, wrap, flags, child)
+	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd.Env = append(os.Environ(), helperEnv+"=1")
+	cmd.Stdin = stdin
+	r := &lastcallRun{t: t, cmd: cmd, lines: make(chan string, 1024), stderr: &syncBuffer{}, done: make(chan struct{})}
+	cmd.Stderr = r.stderr
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		defer close(r.lines)
+		sc := bufio.NewScanner(out)
+		for sc.Scan() {
+			r.lines <- sc.Text()
+		}
+	}()
+	t.Cleanup(func() {
+		r.kill()
+		r.wait()
+	})
+	return r
+}
+
+// kill ends lastcall and everything below it, whatever state it is in.
+func (r *lastcallRun) kill() {
+	procs, _ := listProcs()
+	for _, p := range descendantsOf(r.cmd.Process.Pid, procs) {
+		_ = unix.Kill(p.pid, unix.SIGKILL)
+	}
+	_ = r.cmd.Process.Kill()
+}
+
+// waitLine waits for a stdout line containing want, not matched before,
+// and returns it. Lines from different processes come in any order.
+func (r *lastcallRun) waitLine(want string) string {
+	r.t.Helper()
+	for i, line := range r.unread {
+		if strings.Contains(line, want) {
+			r.unread = append(r.unread[:i], r.unread[i+1:]...)
+			return line
+		}
+	}
+	timeout := time.After(waitLimit)
+	for {
+		select {
+		case line, ok := <-r.lines:
+			if !ok {
+				r.t.Fatalf("stdout closed before %q; saw %q; stderr:\n%s", want, r.seen, r.stderr)
+			}
+			r.seen = append(r.seen, line)
+			if strings.Contains(line, want) {
+				return line
+			}
+			r.unread = append(r.unread, line)
+		case <-timeout:
+			r.t.Fatalf("no line %q within %v; saw %q; stderr:\n%s", want, waitLimit, r.seen, r.stderr)
+		}
+	}
+}
+
+// wait waits for lastcall to exit and returns its exit code.
+func (r *lastcallRun) wait() int {
+	r.t.Helper()
+	select {
+	case <-r.done:
+		return r.cmd.ProcessState.ExitCode()
+	default:
+	}
+	defer close(r.done)
+	timeout := time.After(waitLimit)
+	for open := true; open; {
+		select {
+		case line, ok := <-r.lines:
+			open = ok
+			r.seen = append(r.seen, line)
+		case <-timeout:
+			r.kill()
+			r.t.Errorf("stdout still open %v after the test: something holds it; stderr:\n%s", waitLimit, r.stderr)
+			open = false
+		}
+	}
+	_ = r.cmd.Wait()
+	return r.cmd.ProcessState.ExitCode()
+}
+
+// pid is lastcall's pid as seen from the test: in pid1 mode, the child of
+// unshare.
+func (r *lastcallRun) pid(m mode) int {
+	r.t.Helper()
+	if !m.pid1 {
+		return r.cmd.Process.Pid
+	}
+	deadline := time.Now().Add(waitLimit)
+	for time.Now().Before(deadline) {
+		if kids := childrenOf(r.cmd.Process.Pid); len(kids) == 1 {
+			return kids[0].pid
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	r.t.Fatal("unshare started no child")
+	return 0
+}
+
+func (r *lastcallRun) signal(m mode, sig syscall.Signal) {
+	r.t.Helper()
+	if err := unix.Kill(r.pid(m), sig); err != nil {
+		r.t.Fatalf("kill %v: %v", sig, err)
+	}
+}
+
+// hostPid turns a pid printed by a process under lastcall into the test's
+// view: in pid1 mode it is a pid of the new namespace.
+func (r *lastcallRun) hostPid(m mode, pid int) int {
+	r.t.Helper()
+	if !m.pid1 {
+		return pid
+	}
+	procs, _ := listProcs()
+	for _, p := range descendantsOf(r.pid(m), procs) {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", p.pid))
+		if err != nil {
+			continue
+		}
+		for _, line := range strings.Split(string(b), "\n") {
+			f := strings.Fields(line)
+			if len(f) > 1 && f[0] == "NSpid:" && f[len(f)-1] == strconv.Itoa(pid) {
+				return p.pid
+			}
+		}
+	}
+	r.t.Fatalf("no process %d in lastcall's namespace", pid)
+	return 0
+}
+
+func childrenOf(pid int) []procEntry {
+	procs, _ := listProcs()
+	var kids []procEntry
+	for _, p := range procs {
+		if p.ppid == pid {
+			kids = append(kids, p)
+		}
+	}
+	return kids
+}
+
+// eventually polls cond until it holds, failing the test after waitLimit.
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(waitLimit)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not within %v", what, waitLimit)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func exists(pid int) bool {
+	_, err := os.Stat(fmt.Sprintf("/proc/%d", pid))
+	return err == nil
+}

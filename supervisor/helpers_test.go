@@ -1,0 +1,260 @@
+package supervisor
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"runtime"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+	"golang.org/x/sys/unix"
+
+	"github.com/lastcall-dev/lastcall/signals"
+)
+
+// helperEnv marks a run of the test binary as a helper: os.Args[1] names it.
+const helperEnv = "LASTCALL_TEST_HELPER"
+
+// helpers are the programs the test binary plays, by name.
+var helpers = map[string]func(args []string) int{
+	"supervise":    superviseHelper,
+	"trap":         trapHelper,
+	"ignore-term":  ignoreTermHelper,
+	"exit":         exitHelper,
+	"spawn":        spawnHelper,
+	"orphans":      orphansHelper,
+	"grandchild":   grandchildHelper,
+	"leave-behind": leaveBehindHelper,
+	"exec-masked":  execMaskedHelper,
+}
+
+func runHelper(name string, args []string) int {
+	h, ok := helpers[name]
+	if !ok {
+		fmt.Fprintf(os.Stderr, "unknown helper %q\n", name)
+		return 3
+	}
+	return h(args)
+}
+
+// helperCmd is the argv that runs helper name with args.
+func helperCmd(name string, args ...string) []string {
+	return append([]string{os.Args[0], name}, args...)
+}
+
+// superviseHelper plays lastcall: flags, then "--", then the command.
+func superviseHelper(args []string) int {
+	fs := flag.NewFlagSet("supervise", flag.ContinueOnError)
+	grace := fs.Duration("grace", 10*time.Second, "")
+	leftover := fs.Duration("leftover-grace", 2*time.Second, "")
+	group := fs.Bool("group", false, "")
+	stops := fs.String("stop", "TERM,INT,QUIT", "")
+	raise := fs.String("raise-before-start", "", "")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if *raise != "" {
+		beforeStartHook = func() { raiseAndWait(mustSignal(*raise)) }
+	}
+	stopSignals, err := signals.ParseList(*stops)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 2
+	}
+	enc := zap.NewDevelopmentEncoderConfig()
+	log := zap.New(zapcore.NewCore(zapcore.NewConsoleEncoder(enc), zapcore.Lock(os.Stderr), zap.DebugLevel))
+	res, err := Run(context.Background(), Config{
+		Args: fs.Args(), Grace: *grace, LeftoverGrace: *leftover,
+		StopSignals: stopSignals, ForwardToGroup: *group, Logger: log,
+	})
+	var se *StartError
+	if errors.As(err, &se) {
+		log.Error("start failed", zap.Error(err))
+		return se.Code
+	}
+	if err != nil {
+		log.Error("run failed", zap.Error(err))
+		return 1
+	}
+	return res.ExitCode
+}
+
+// trapHelper prints "got NAME" for every forwardable signal it receives and
+// exits 0 on the one named by args[0] (default SIGTERM). A prefix given
+// as args[1] labels its lines.
+func trapHelper(args []string) int {
+	exitOn := syscall.SIGTERM
+	if len(args) > 0 {
+		exitOn = mustSignal(args[0])
+	}
+	prefix := ""
+	if len(args) > 1 {
+		prefix = args[1] + " "
+	}
+	ch := make(chan os.Signal, 64)
+	for _, sig := range signals.Forwardable(false) {
+		signal.Notify(ch, sig)
+	}
+	fmt.Printf("%sready %d\n", prefix, os.Getpid())
+	for s := range ch {
+		fmt.Printf("%sgot %s\n", prefix, signals.Name(s.(syscall.Signal)))
+		if s == exitOn {
+			return 0
+		}
+	}
+	return 0
+}
+
+func ignoreTermHelper([]string) int {
+	signal.Ignore(syscall.SIGTERM, syscall.SIGINT, syscall.SIGQUIT)
+	fmt.Printf("ready %d\n", os.Getpid())
+	time.Sleep(time.Hour)
+	return 0
+}
+
+func exitHelper(args []string) int {
+	n, _ := strconv.Atoi(args[0])
+	return n
+}
+
+// spawnHelper starts args[0] copies of /bin/true and exits without waiting:
+// they become orphans.
+func spawnHelper(args []string) int {
+	n, _ := strconv.Atoi(args[0])
+	for i := 0; i < n; i++ {
+		p, err := os.StartProcess("/bin/true", []string{"true"}, &os.ProcAttr{})
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		_ = p.Release()
+	}
+	return 0
+}
+
+// orphansHelper has a helper of its own leave args[0] orphans behind, says
+// "ready" once that helper is gone, and waits for SIGTERM.
+func orphansHelper(args []string) int {
+	ch := make(chan os.Signal, 1)
+	signal.Notify(ch, syscall.SIGTERM)
+	argv := helperCmd("spawn", args[0])
+	p, err := os.StartProcess(argv[0], argv, &os.ProcAttr{Files: []*os.File{nil, os.Stdout, os.Stderr}})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	if st, err := p.Wait(); err != nil || !st.Success() {
+		fmt.Fprintln(os.Stderr, "spawn failed", st, err)
+		return 1
+	}
+	fmt.Printf("ready %d\n", os.Getpid())
+	<-ch
+	return 0
+}
+
+// grandchildHelper starts a trapping grandchild in its own process group
+// (which it shares), then traps signals itself: both print what they get.
+func grandchildHelper([]string) int {
+	argv := helperCmd("trap", "SIGTERM", "grandchild")
+	p, err := os.StartProcess(argv[0], argv, &os.ProcAttr{Files: []*os.File{nil, os.Stdout, os.Stderr}})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer p.Release()
+	return trapHelper([]string{"SIGTERM", "child"})
+}
+
+// leaveBehindHelper starts args[0] ("trap" or "ignore-term") as a grandchild
+// and exits once the grandchild said ready, leaving it behind.
+func leaveBehindHelper(args []string) int {
+	argv := helperCmd(args[0])
+	r, w, err := os.Pipe()
+	if err != nil {
+		return 1
+	}
+	p, err := os.StartProcess(argv[0], argv, &os.ProcAttr{Files: []*os.File{nil, w, os.Stderr}})
+	w.Close()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	buf := make([]byte, 64)
+	n, _ := r.Read(buf)
+	fmt.Printf("left %d %q\n", p.Pid, buf[:n])
+	return 0
+}
+
+// execMaskedHelper blocks the signals in args[0], ignores those in args[1]
+// ("-" for none) and execs the rest, which inherits both.
+func execMaskedHelper(args []string) int {
+	runtime.LockOSThread()
+	var set unix.Sigset_t
+	for _, sig := range mustSignals(args[0]) {
+		set.Val[(sig-1)/64] |= 1 << ((uint(sig) - 1) % 64)
+	}
+	if err := unix.PthreadSigmask(unix.SIG_BLOCK, &set, nil); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	for _, sig := range mustSignals(args[1]) {
+		signal.Ignore(sig)
+	}
+	err := syscall.Exec(args[2], args[2:], os.Environ())
+	fmt.Fprintln(os.Stderr, err)
+	return 1
+}
+
+func mustSignal(s string) syscall.Signal {
+	sig, err := signals.Parse(s)
+	if err != nil {
+		panic(err)
+	}
+	return sig
+}
+
+func mustSignals(s string) []syscall.Signal {
+	if s == "-" {
+		return nil
+	}
+	list, err := signals.ParseList(s)
+	if err != nil {
+		panic(err)
+	}
+	return list
+}
+
+// raiseAndWait sends sig to this process and waits until the runtime has
+// taken it: until it is no longer pending.
+func raiseAndWait(sig syscall.Signal) {
+	if err := unix.Kill(os.Getpid(), sig); err != nil {
+		panic(err)
+	}
+	bit := uint64(1) << (uint(sig) - 1)
+	for pendingSignals()&bit != 0 {
+		runtime.Gosched()
+	}
+}
+
+func pendingSignals() uint64 {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		panic(err)
+	}
+	var mask uint64
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "ShdPnd:"); ok {
+			m, _ := strconv.ParseUint(strings.TrimSpace(v), 16, 64)
+			mask |= m
+		}
+	}
+	return mask
+}

@@ -1,0 +1,137 @@
+package supervisor
+
+import (
+	"errors"
+	"syscall"
+	"time"
+
+	"go.uber.org/zap"
+	"golang.org/x/sys/unix"
+
+	"github.com/lastcall-dev/lastcall/signals"
+)
+
+// reapAll collects every child that has exited, until none is left to
+// collect, and reports whether lastcall still has children. It is the only
+// caller of wait4 in lastcall: nothing else may steal a status.
+func (s *supervisor) reapAll() (hasChildren bool) {
+	for {
+		var ws syscall.WaitStatus
+		pid, err := syscall.Wait4(-1, &ws, syscall.WNOHANG, nil)
+		switch {
+		case errors.Is(err, syscall.EINTR):
+			continue
+		case err != nil: // ECHILD: no children at all
+			return false
+		case pid == 0:
+			return true
+		case pid == s.child.Pid:
+			s.childExited(ws)
+		default:
+			s.log.Debug("reaped", zap.Int("pid", pid), zap.Int("exit_code", signals.ExitCode(ws)))
+		}
+	}
+}
+
+func (s *supervisor) childExited(ws syscall.WaitStatus) {
+	s.exited = true
+	s.res.ExitCode = signals.ExitCode(ws)
+	fields := []zap.Field{zap.Int("child_pid", s.child.Pid), zap.Int("exit_code", s.res.ExitCode),
+		zap.Duration("elapsed", time.Since(s.started)), zap.String("step", "exit")}
+	if ws.Signaled() {
+		fields = append(fields, zap.String("signal", signals.Name(ws.Signal())))
+	}
+	level := zap.DebugLevel
+	if !s.stopBegan.IsZero() || ws.Signaled() {
+		level = zap.InfoLevel
+	}
+	if !s.stopBegan.IsZero() {
+		fields = append(fields, zap.Duration("since_stop", time.Since(s.stopBegan)))
+	}
+	s.log.Log(level, "child exited", fields...)
+	if s.grace != nil {
+		s.grace.Stop()
+		s.grace = nil
+	}
+}
+
+// signalTree sends sig to every process lastcall is responsible for and
+// returns how many it found alive. As PID 1 that is everyone in the
+// namespace (kill(-1) reaches all but lastcall); otherwise it is the
+// child's process group and every descendant found in /proc.
+func (s *supervisor) signalTree(sig syscall.Signal) int {
+	if s.pid1 {
+		n := len(s.aliveDescendants())
+		if err := unix.Kill(-1, sig); err != nil && !errors.Is(err, unix.ESRCH) {
+			s.log.Warn("signal all processes", zap.String("signal", signals.Name(sig)), zap.Error(err))
+		}
+		return n
+	}
+	if !s.exited {
+		// The group id cannot be reused while its leader is not reaped.
+		_ = unix.Kill(-s.child.Pid, sig)
+	}
+	alive := s.aliveDescendants()
+	for _, p := range alive {
+		if err := signalProc(p, sig); err != nil && !errors.Is(err, unix.ESRCH) {
+			s.log.Warn("signal descendant", zap.Int("pid", p.pid), zap.String("signal", signals.Name(sig)), zap.Error(err))
+		}
+	}
+	return len(alive)
+}
+
+// aliveDescendants lists lastcall's descendants that are not zombies.
+func (s *supervisor) aliveDescendants() []procEntry {
+	if !s.ownProc {
+		return nil
+	}
+	procs, err := listProcs()
+	if err != nil {
+		s.log.Warn("read /proc", zap.Error(err))
+		return nil
+	}
+	var alive []procEntry
+	for _, p := range descendantsOf(unix.Getpid(), procs) {
+		if p.state != 'Z' && p.state != 'X' {
+			alive = append(alive, p)
+		}
+	}
+	return alive
+}
+
+// cleanUp runs once the child has exited: descendants still alive get
+// SIGTERM (and SIGCONT, in case they are stopped), then SIGKILL when the
+// leftover grace is over, and every one is reaped before it returns.
+func (s *supervisor) cleanUp() {
+	if !s.reapAll() {
+		return
+	}
+	began := time.Now()
+	s.res.Leftovers = s.signalTree(syscall.SIGTERM)
+	s.signalTree(syscall.SIGCONT)
+	s.log.Info("terminating leftovers", zap.Int("processes", s.res.Leftovers), zap.String("signal", "SIGTERM"),
+		zap.Duration("leftover_grace", s.cfg.LeftoverGrace), zap.String("step", "leftovers"))
+	deadline := time.NewTimer(s.cfg.LeftoverGrace)
+	defer deadline.Stop()
+	killed := false
+	for s.reapAll() {
+		select {
+		case <-s.chld:
+		case sig := <-s.stops:
+			s.log.Info("stop signal during cleanup, killing leftovers now", zap.String("signal", signals.Name(sig.(syscall.Signal))))
+			deadline.Reset(0)
+		case sig := <-s.other:
+			s.log.Debug("no child to forward to", zap.String("signal", signals.Name(sig.(syscall.Signal))))
+		case <-deadline.C:
+			n := s.signalTree(syscall.SIGKILL)
+			if !killed {
+				s.log.Warn("leftovers still alive, killed", zap.Int("processes", n), zap.String("signal", "SIGKILL"),
+					zap.Duration("elapsed", time.Since(began)), zap.String("step", "leftovers"))
+			}
+			killed = true
+			deadline.Reset(rekillInterval)
+		}
+	}
+	s.log.Info("leftovers gone", zap.Int("processes", s.res.Leftovers), zap.Duration("elapsed", time.Since(began)),
+		zap.String("step", "leftovers"))
+}
