@@ -67,11 +67,11 @@ func (s *supervisor) signalTree(sig syscall.Signal) int {
 		}
 		return n
 	}
+	alive := s.aliveDescendants()
 	if !s.exited {
 		// The group id cannot be reused while its leader is not reaped.
 		_ = unix.Kill(-s.child.Pid, sig)
 	}
-	alive := s.aliveDescendants()
 	for _, p := range alive {
 		if err := signalProc(p, sig); err != nil && !errors.Is(err, unix.ESRCH) {
 			s.log.Warn("signal descendant", zap.Int("pid", p.pid), zap.String("signal", signals.Name(sig)), zap.Error(err))

@@ -184,7 +184,8 @@ func (s *supervisor) beginStop(sig syscall.Signal, cause string) {
 	s.res.Stopped = true
 	s.grace = time.NewTimer(s.cfg.Grace)
 	s.log.Info("stop signal received", zap.String("signal", name), zap.String("cause", cause),
-		zap.Int("child_pid", s.child.Pid), zap.Duration("grace", s.cfg.Grace), zap.String("step", "stop"))
+		zap.Int("child_pid", s.child.Pid), zap.Duration("grace", s.cfg.Grace),
+		zap.Time("deadline", s.stopBegan.Add(s.cfg.Grace)), zap.String("step", "stop"))
 }
 
 // forward sends sig to the child or its process group.
