@@ -1,0 +1,252 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+	"go.uber.org/zap/zapcore"
+
+	"github.com/lastcall-dev/lastcall/signals"
+)
+
+// The root flags. Each one is also read from LASTCALL_<FLAG> (see envName)
+// when it was not given on the command line; the flag wins.
+const (
+	flagGrace         = "grace"
+	flagLeftoverGrace = "leftover-grace"
+	flagStopSignals   = "stop-signals"
+	flagForwardTo     = "forward-to"
+	flagRemapExit     = "remap-exit"
+	flagLogLevel      = "log-level"
+	flagLogFormat     = "log-format"
+)
+
+// The accepted forms, said in usage errors.
+const (
+	wantDuration    = "a duration like 7s or 500ms"
+	wantNonNegative = "a duration >= 0 like 7s or 500ms"
+	wantSignals     = "signal names or numbers like TERM,INT,QUIT"
+	wantForwardTo   = "child or group"
+	wantRemap       = "FROM:TO exit codes 0-255 like 143:0"
+	wantRemapEnv    = "FROM:TO exit codes 0-255 like 143:0,130:0"
+	wantLogLevel    = "debug, info, warn or error"
+	wantLogFormat   = "console or json"
+)
+
+// settings is the command line resolved: flags, then LASTCALL_* env, then defaults.
+type settings struct {
+	args           []string
+	grace          time.Duration
+	leftoverGrace  time.Duration
+	stopSignals    []syscall.Signal
+	forwardToGroup bool
+	remap          signals.Remap
+	logLevel       zapcore.Level
+	logFormat      string
+}
+
+// usageError is a bad command line; lastcall prints it as one line and exits 2.
+type usageError struct{ msg string }
+
+func (e *usageError) Error() string { return e.msg }
+
+func usagef(format string, a ...any) error { return &usageError{msg: fmt.Sprintf(format, a...)} }
+
+// addFlags declares the root flags on fs. All are strings so that flag and
+// env values go through the same parsers and the same error messages.
+func addFlags(fs *pflag.FlagSet) {
+	fs.String(flagGrace, "7s", "wait `DURATION` for the child after a stop signal, then SIGKILL the whole tree")
+	fs.String(flagLeftoverGrace, "2s", "`DURATION` between SIGTERM and SIGKILL for descendants still alive after the child exits")
+	fs.String(flagStopSignals, "TERM,INT,QUIT", "`LIST` of signals that start the grace clock (they are forwarded too)")
+	fs.String(flagForwardTo, "child", "send forwarded signals to the `child|group` (group: the child's process group)")
+	fs.StringArray(flagRemapExit, nil, "rewrite exit code `FROM:TO`, e.g. 143:0 (repeatable; env: comma-separated)")
+	fs.String(flagLogLevel, "info", "log `LEVEL`: debug|info|warn|error")
+	fs.String(flagLogFormat, "console", "log `FORMAT`: console|json")
+}
+
+// envName is the environment variable that backs a flag: grace -> LASTCALL_GRACE.
+func envName(flag string) string {
+	return "LASTCALL_" + strings.ToUpper(strings.ReplaceAll(flag, "-", "_"))
+}
+
+// source is where one setting's text came from, for error messages.
+type source struct {
+	text string
+	env  string // the env var's name, or "" for the flag or its default
+	flag string
+}
+
+func (s source) invalid(want string) error {
+	if s.env != "" {
+		return usagef("invalid %s %q: want %s", s.env, s.text, want)
+	}
+	return usagef("invalid value %q for --%s: want %s", s.text, s.flag, want)
+}
+
+// lookup returns a flag's text: the flag if given, else its env var if set
+// and not empty, else the flag's default.
+func lookup(fs *pflag.FlagSet, name string, lookupEnv func(string) (string, bool)) source {
+	f := fs.Lookup(name)
+	if !f.Changed {
+		if v, ok := lookupEnv(envName(name)); ok && v != "" {
+			return source{text: v, env: envName(name), flag: name}
+		}
+	}
+	return source{text: f.Value.String(), flag: name}
+}
+
+// resolveSettings builds settings from the parsed flags, the environment and
+// the positional arguments. Every error it returns is a *usageError.
+func resolveSettings(fs *pflag.FlagSet, args []string, lookupEnv func(string) (string, bool)) (settings, error) {
+	s := settings{args: args}
+	var err error
+	get := func(name string) source { return lookup(fs, name, lookupEnv) }
+	if s.grace, err = parseGrace(get(flagGrace)); err != nil {
+		return s, err
+	}
+	if s.leftoverGrace, err = parseGrace(get(flagLeftoverGrace)); err != nil {
+		return s, err
+	}
+	if s.stopSignals, err = parseStopSignals(get(flagStopSignals)); err != nil {
+		return s, err
+	}
+	if s.forwardToGroup, err = parseForwardTo(get(flagForwardTo)); err != nil {
+		return s, err
+	}
+	if s.remap, err = parseRemap(fs, lookupEnv); err != nil {
+		return s, err
+	}
+	if s.logLevel, err = parseLogLevel(get(flagLogLevel)); err != nil {
+		return s, err
+	}
+	if s.logFormat, err = parseLogFormat(get(flagLogFormat)); err != nil {
+		return s, err
+	}
+	if len(args) == 0 {
+		return s, usagef("missing COMMAND: usage: lastcall [flags] [--] COMMAND [ARG...] (see lastcall --help)")
+	}
+	return s, nil
+}
+
+func parseGrace(src source) (time.Duration, error) {
+	d, err := time.ParseDuration(strings.TrimSpace(src.text))
+	if err != nil {
+		return 0, src.invalid(wantDuration)
+	}
+	if d < 0 {
+		return 0, src.invalid(wantNonNegative)
+	}
+	return d, nil
+}
+
+func parseStopSignals(src source) ([]syscall.Signal, error) {
+	sigs, err := signals.ParseList(src.text)
+	if err != nil {
+		return nil, src.invalid(fmt.Sprintf("%s (%v)", wantSignals, err))
+	}
+	return sigs, nil
+}
+
+func parseForwardTo(src source) (toGroup bool, err error) {
+	switch strings.ToLower(strings.TrimSpace(src.text)) {
+	case "child":
+		return false, nil
+	case "group":
+		return true, nil
+	}
+	return false, src.invalid(wantForwardTo)
+}
+
+// parseRemap reads every --remap-exit, or else LASTCALL_REMAP_EXIT as a
+// comma-separated list.
+func parseRemap(fs *pflag.FlagSet, lookupEnv func(string) (string, bool)) (signals.Remap, error) {
+	remap := signals.Remap{}
+	if fs.Lookup(flagRemapExit).Changed {
+		items, _ := fs.GetStringArray(flagRemapExit)
+		for _, item := range items {
+			if err := remap.Add(item); err != nil {
+				return nil, source{text: item, flag: flagRemapExit}.invalid(fmt.Sprintf("%s (%v)", wantRemap, err))
+			}
+		}
+		return remap, nil
+	}
+	env := envName(flagRemapExit)
+	if v, ok := lookupEnv(env); ok && v != "" {
+		if err := remap.Add(v); err != nil {
+			return nil, source{text: v, env: env}.invalid(fmt.Sprintf("%s (%v)", wantRemapEnv, err))
+		}
+	}
+	return remap, nil
+}
+
+var logLevels = map[string]zapcore.Level{
+	"debug": zapcore.DebugLevel,
+	"info":  zapcore.InfoLevel,
+	"warn":  zapcore.WarnLevel,
+	"error": zapcore.ErrorLevel,
+}
+
+func parseLogLevel(src source) (zapcore.Level, error) {
+	level, ok := logLevels[strings.ToLower(strings.TrimSpace(src.text))]
+	if !ok {
+		return 0, src.invalid(wantLogLevel)
+	}
+	return level, nil
+}
+
+func parseLogFormat(src source) (string, error) {
+	format := strings.ToLower(strings.TrimSpace(src.text))
+	if format != "console" && format != "json" {
+		return "", src.invalid(wantLogFormat)
+	}
+	return format, nil
+}
+
+// flagError turns pflag's errors (unknown flag, missing value) into one line
+// that names the flag and the accepted form.
+func flagError(cmd *cobra.Command, err error) error {
+	var notExist *pflag.NotExistError
+	var needsValue *pflag.ValueRequiredError
+	switch {
+	case errors.As(err, &notExist) && cmd.HasParent():
+		return usagef("unknown flag %s for %s: see %s --help", flagName(notExist), cmd.CommandPath(), cmd.CommandPath())
+	case errors.As(err, &notExist):
+		return usagef("unknown flag %s: see lastcall --help; to run a command, put it after the flags (lastcall [flags] [--] COMMAND [ARG...])", flagName(notExist))
+	case errors.As(err, &needsValue) && needsValue.GetFlag() != nil:
+		name := needsValue.GetFlag().Name
+		return usagef("--%s needs a value: want %s", name, wantFor(name))
+	}
+	return usagef("%v (see lastcall --help)", err)
+}
+
+// flagName is the unknown flag as the user spelled it: --name or -x.
+func flagName(err *pflag.NotExistError) string {
+	if err.GetSpecifiedShortnames() != "" {
+		return "-" + err.GetSpecifiedName()
+	}
+	return "--" + err.GetSpecifiedName()
+}
+
+// wantFor is the accepted form of a flag's value.
+func wantFor(flag string) string {
+	switch flag {
+	case flagGrace, flagLeftoverGrace:
+		return wantDuration
+	case flagStopSignals:
+		return wantSignals
+	case flagForwardTo:
+		return wantForwardTo
+	case flagRemapExit:
+		return wantRemap
+	case flagLogLevel:
+		return wantLogLevel
+	case flagLogFormat:
+		return wantLogFormat
+	}
+	return "a value"
+}

@@ -1,0 +1,185 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"reflect"
+	"regexp"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/spf13/pflag"
+	"go.uber.org/zap/zapcore"
+
+	"github.com/lastcall-dev/lastcall/signals"
+)
+
+// envMap is a lookupEnv over a fixed set of variables.
+func envMap(env map[string]string) func(string) (string, bool) {
+	return func(key string) (string, bool) {
+		v, ok := env[key]
+		return v, ok
+	}
+}
+
+func TestResolveSettings(t *testing.T) {
+	defaults := settings{
+		args:          []string{"app"},
+		grace:         7 * time.Second,
+		leftoverGrace: 2 * time.Second,
+		stopSignals:   []syscall.Signal{syscall.SIGTERM, syscall.SIGINT, syscall.SIGQUIT},
+		remap:         signals.Remap{},
+		logLevel:      zapcore.InfoLevel,
+		logFormat:     "console",
+	}
+	with := func(change func(*settings)) settings {
+		s := defaults
+		change(&s)
+		return s
+	}
+	tests := []struct {
+		name string
+		args []string
+		env  map[string]string
+		want settings
+	}{
+		{"defaults", []string{"app"}, nil, defaults},
+		{"flags", []string{"--grace", "1m30s", "--leftover-grace=500ms", "--stop-signals", "INT,SIGUSR1", "--forward-to", "group",
+			"--remap-exit", "143:0", "--remap-exit", "130:0,2:3", "--log-level", "debug", "--log-format", "json", "app"}, nil,
+			with(func(s *settings) {
+				s.grace, s.leftoverGrace = 90*time.Second, 500*time.Millisecond
+				s.stopSignals = []syscall.Signal{syscall.SIGINT, syscall.SIGUSR1}
+				s.forwardToGroup = true
+				s.remap = signals.Remap{143: 0, 130: 0, 2: 3}
+				s.logLevel, s.logFormat = zapcore.DebugLevel, "json"
+			})},
+		{"env", []string{"app"}, map[string]string{"LASTCALL_GRACE": "0s", "LASTCALL_LEFTOVER_GRACE": "1s",
+			"LASTCALL_STOP_SIGNALS": "15", "LASTCALL_FORWARD_TO": "group", "LASTCALL_REMAP_EXIT": "143:0,130:0",
+			"LASTCALL_LOG_LEVEL": "warn", "LASTCALL_LOG_FORMAT": "json"},
+			with(func(s *settings) {
+				s.grace, s.leftoverGrace = 0, time.Second
+				s.stopSignals = []syscall.Signal{syscall.SIGTERM}
+				s.forwardToGroup = true
+				s.remap = signals.Remap{143: 0, 130: 0}
+				s.logLevel, s.logFormat = zapcore.WarnLevel, "json"
+			})},
+		{"flag beats env", []string{"--grace", "3s", "--remap-exit", "1:0", "--log-level", "error", "app"},
+			map[string]string{"LASTCALL_GRACE": "bad", "LASTCALL_REMAP_EXIT": "bad", "LASTCALL_LOG_LEVEL": "debug"},
+			with(func(s *settings) {
+				s.grace = 3 * time.Second
+				s.remap = signals.Remap{1: 0}
+				s.logLevel = zapcore.ErrorLevel
+			})},
+		{"empty env is unset", []string{"app"}, map[string]string{"LASTCALL_GRACE": "", "LASTCALL_REMAP_EXIT": ""}, defaults},
+		{"flags stop at COMMAND", []string{"--grace", "1s", "app", "--grace", "-w", "4"}, nil,
+			with(func(s *settings) { s.grace, s.args = time.Second, []string{"app", "--grace", "-w", "4"} })},
+		{"double dash", []string{"--", "--grace"}, nil, with(func(s *settings) { s.args = []string{"--grace"} })},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			fs := pflag.NewFlagSet("lastcall", pflag.ContinueOnError)
+			fs.SetInterspersed(false)
+			addFlags(fs)
+			if err := fs.Parse(tc.args); err != nil {
+				t.Fatal(err)
+			}
+			got, err := resolveSettings(fs, fs.Args(), envMap(tc.env))
+			if err != nil || !reflect.DeepEqual(got, tc.want) {
+				t.Errorf("resolveSettings(%q, %v) =\n%+v, %v\nwant\n%+v", tc.args, tc.env, got, err, tc.want)
+			}
+		})
+	}
+}
+
+// TestUsageErrorText runs lastcall in process with bad command lines (which
+// never reach the supervisor) and checks the whole line.
+func TestUsageErrorText(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+		env  map[string]string
+		want string
+	}{
+		{"bad grace", []string{"--grace", "abc", "app"}, nil,
+			`lastcall: invalid value "abc" for --grace: want a duration like 7s or 500ms` + "\n"},
+		{"negative grace", []string{"--grace=-1s", "app"}, nil,
+			`lastcall: invalid value "-1s" for --grace: want a duration >= 0 like 7s or 500ms` + "\n"},
+		{"bad env grace", []string{"app"}, map[string]string{"LASTCALL_GRACE": "abc"},
+			`lastcall: invalid LASTCALL_GRACE "abc": want a duration like 7s or 500ms` + "\n"},
+		{"bad forward-to", []string{"--forward-to", "all", "app"}, nil,
+			`lastcall: invalid value "all" for --forward-to: want child or group` + "\n"},
+		{"bad log level", []string{"--log-level", "trace", "app"}, nil,
+			`lastcall: invalid value "trace" for --log-level: want debug, info, warn or error` + "\n"},
+		{"bad env log format", []string{"app"}, map[string]string{"LASTCALL_LOG_FORMAT": "text"},
+			`lastcall: invalid LASTCALL_LOG_FORMAT "text": want console or json` + "\n"},
+		{"flag without value", []string{"--leftover-grace"}, nil,
+			`lastcall: --leftover-grace needs a value: want a duration like 7s or 500ms` + "\n"},
+		{"unknown flag", []string{"--nope", "app"}, nil,
+			`lastcall: unknown flag --nope: see lastcall --help; to run a command, put it after the flags (lastcall [flags] [--] COMMAND [ARG...])` + "\n"},
+		{"missing command", nil, nil,
+			`lastcall: missing COMMAND: usage: lastcall [flags] [--] COMMAND [ARG...] (see lastcall --help)` + "\n"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			code := execute(context.Background(), tc.args, envMap(tc.env), &stdout, &stderr)
+			if code != exitUsage || stderr.String() != tc.want || stdout.Len() != 0 {
+				t.Errorf("execute(%q): code %d, stdout %q, stderr\n%q\nwant %d and\n%q", tc.args, code, stdout.String(), stderr.String(), exitUsage, tc.want)
+			}
+		})
+	}
+}
+
+func TestEnvName(t *testing.T) {
+	tests := []struct{ flag, want string }{
+		{flagGrace, "LASTCALL_GRACE"},
+		{flagLeftoverGrace, "LASTCALL_LEFTOVER_GRACE"},
+		{flagStopSignals, "LASTCALL_STOP_SIGNALS"},
+		{flagForwardTo, "LASTCALL_FORWARD_TO"},
+		{flagRemapExit, "LASTCALL_REMAP_EXIT"},
+		{flagLogLevel, "LASTCALL_LOG_LEVEL"},
+		{flagLogFormat, "LASTCALL_LOG_FORMAT"},
+	}
+	for _, tc := range tests {
+		if got := envName(tc.flag); got != tc.want {
+			t.Errorf("envName(%q) = %q, want %q", tc.flag, got, tc.want)
+		}
+	}
+}
+
+func TestAsyncPreemptOff(t *testing.T) {
+	tests := []struct {
+		godebug string
+		want    bool
+	}{
+		{"", false},
+		{"asyncpreemptoff=1", true},
+		{"asyncpreemptoff=0", false},
+		{"asyncpreemptoff=2", true},
+		{"gctrace=1,asyncpreemptoff=1", true},
+		{"asyncpreemptoff=1,gctrace=1", true},
+		{"asyncpreemptoff=1,asyncpreemptoff=0", false},
+		{"asyncpreemptoff=0,asyncpreemptoff=1", true},
+		{"asyncpreemptoff=1,asyncpreemptoff=x", true},
+		{"asyncpreemptoff=", false},
+		{"asyncpreemptoff", false},
+		{"xasyncpreemptoff=1", false},
+		{" asyncpreemptoff=1", false},
+		{"asyncpreemptoff=true", false},
+	}
+	for _, tc := range tests {
+		if got := asyncPreemptOff(tc.godebug); got != tc.want {
+			t.Errorf("asyncPreemptOff(%q) = %v, want %v", tc.godebug, got, tc.want)
+		}
+	}
+}
+
+func TestVersionLine(t *testing.T) {
+	defer func(v string) { version = v }(version)
+	version = "v1.2.3"
+	want := regexp.MustCompile(`^lastcall v1\.2\.3 \(commit \S+, go \S+\)$`)
+	if got := versionLine(); !want.MatchString(got) {
+		t.Errorf("versionLine() = %q, want match %s", got, want)
+	}
+}

@@ -1,0 +1,186 @@
+// Command lastcall is a tiny init for containers and start commands: it runs
+// COMMAND as its child, forwards signals, escalates to SIGKILL after a grace
+// period, reaps zombies and cleans up every descendant.
+//
+//	lastcall [flags] [--] COMMAND [ARG...]
+//	lastcall version
+//
+// Flags stop at COMMAND: in `lastcall gunicorn -w 4 app:app`, `-w 4` belongs
+// to gunicorn. To run a command named like a subcommand, put `--` first
+// (`lastcall -- version`). Every flag also reads LASTCALL_<FLAG> (upper snake
+// case, e.g. LASTCALL_GRACE) when it is not given; the flag wins. An empty
+// variable counts as unset.
+//
+// # Exit codes
+//
+//   - the child's exit code, or 128+N when signal N killed it, after the
+//     --remap-exit rewrites
+//   - 126: COMMAND was found but could not be executed
+//   - 127: COMMAND was not found
+//   - 2: usage error (one line on stderr naming the flag or variable; the
+//     child is never started)
+//   - 1: lastcall itself failed (an error that is not the child's)
+//
+// # Logs
+//
+// lastcall logs to stderr only; stdout belongs to the app. A run that ends by
+// itself with no leftovers prints nothing at the default level.
+//
+// # SIGURG
+//
+// SIGURG is forwarded only when lastcall's own GODEBUG turns async preemption
+// off (asyncpreemptoff=1): otherwise the Go runtime sends itself SIGURG and
+// those must never reach the child.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"runtime"
+	"runtime/debug"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+
+	"github.com/lastcall-dev/lastcall/signals"
+	"github.com/lastcall-dev/lastcall/supervisor"
+)
+
+const (
+	exitFailed = 1 // lastcall itself failed
+	exitUsage  = 2
+)
+
+// version is the release version; set with -ldflags '-X main.version=v1.2.3'.
+// When empty, the main module's version from the build info is used.
+var version = ""
+
+func main() {
+	os.Exit(execute(context.Background(), os.Args[1:], os.LookupEnv, os.Stdout, os.Stderr))
+}
+
+// execute runs lastcall with args and returns its exit code. Usage errors
+// are printed to stderr as one line.
+func execute(ctx context.Context, args []string, lookupEnv func(string) (string, bool), stdout, stderr io.Writer) int {
+	code := 0
+	cmd := newCommand(lookupEnv, stdout, stderr, &code)
+	cmd.SetArgs(args)
+	if err := cmd.ExecuteContext(ctx); err != nil {
+		fmt.Fprintf(stderr, "lastcall: %v\n", err)
+		return exitUsage
+	}
+	return code
+}
+
+// newCommand builds the root command. Its RunE only resolves the settings
+// and calls run, which stores lastcall's exit code in *code.
+func newCommand(lookupEnv func(string) (string, bool), stdout, stderr io.Writer, code *int) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "lastcall [flags] [--] COMMAND [ARG...]",
+		Short: "Run COMMAND as a supervised child: forward signals, escalate, reap, clean up",
+		Long: "lastcall runs COMMAND as its child, forwards signals to it, sends SIGKILL to the whole\n" +
+			"tree when the child outlives --grace after a stop signal, reaps zombies and terminates\n" +
+			"leftover descendants. Every flag also reads LASTCALL_<FLAG> (e.g. LASTCALL_GRACE);\n" +
+			"the flag wins.",
+		Args:              cobra.ArbitraryArgs,
+		SilenceUsage:      true,
+		SilenceErrors:     true,
+		CompletionOptions: cobra.CompletionOptions{DisableDefaultCmd: true},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			s, err := resolveSettings(cmd.Flags(), args, lookupEnv)
+			if err != nil {
+				return err
+			}
+			*code = run(cmd.Context(), s, lookupEnv, stderr)
+			return nil
+		},
+	}
+	root.Flags().SetInterspersed(false)
+	addFlags(root.Flags())
+	root.SetFlagErrorFunc(flagError)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	root.AddCommand(newVersionCommand(stdout))
+	return root
+}
+
+func newVersionCommand(stdout io.Writer) *cobra.Command {
+	return &cobra.Command{
+		Use:   "version",
+		Short: "Print lastcall's version",
+		Args: func(_ *cobra.Command, args []string) error {
+			if len(args) > 0 {
+				return usagef("version takes no arguments (to run a command named version: lastcall -- version)")
+			}
+			return nil
+		},
+		RunE: func(*cobra.Command, []string) error {
+			_, err := fmt.Fprintln(stdout, versionLine())
+			return err
+		},
+	}
+}
+
+// versionLine is "lastcall VERSION (commit COMMIT, go GOVERSION)".
+func versionLine() string {
+	v, commit := "(devel)", "unknown"
+	if info, ok := debug.ReadBuildInfo(); ok {
+		if info.Main.Version != "" {
+			v = info.Main.Version
+		}
+		for _, s := range info.Settings {
+			if s.Key == "vcs.revision" && s.Value != "" {
+				commit = s.Value
+			}
+		}
+	}
+	if version != "" {
+		v = version
+	}
+	return fmt.Sprintf("lastcall %s (commit %s, go %s)", v, commit, strings.TrimPrefix(runtime.Version(), "go"))
+}
+
+// run supervises the child and returns lastcall's exit code.
+func run(ctx context.Context, s settings, lookupEnv func(string) (string, bool), stderr io.Writer) int {
+	logger := newLogger(stderr, s.logLevel, s.logFormat)
+	defer func() { _ = logger.Sync() }()
+	godebug, _ := lookupEnv("GODEBUG")
+	res, err := supervisor.Run(ctx, supervisor.Config{
+		Args:           s.args,
+		Grace:          s.grace,
+		LeftoverGrace:  s.leftoverGrace,
+		StopSignals:    s.stopSignals,
+		ForwardToGroup: s.forwardToGroup,
+		ForwardURG:     asyncPreemptOff(godebug),
+		Logger:         logger,
+	})
+	return exitCode(logger, s.remap, res, err)
+}
+
+// exitCode logs how the run ended and returns lastcall's exit code: the
+// start error's 126/127, 1 when lastcall itself failed, else the child's
+// code after the remap.
+func exitCode(logger *zap.Logger, remap signals.Remap, res supervisor.Result, err error) int {
+	var startErr *supervisor.StartError
+	switch {
+	case errors.As(err, &startErr):
+		logger.Error("cannot start command", zap.String("command", startErr.Command),
+			zap.Int("exit_code", startErr.Code), zap.Error(startErr.Err))
+		return startErr.Code
+	case err != nil:
+		logger.Error("lastcall failed", zap.Int("exit_code", exitFailed), zap.Error(err))
+		return exitFailed
+	}
+	code := remap.Apply(res.ExitCode)
+	level := zapcore.DebugLevel
+	if res.Stopped || res.Leftovers > 0 {
+		level = zapcore.InfoLevel
+	}
+	logger.Log(level, "exit", zap.Int("exit_code", code), zap.Int("child_exit_code", res.ExitCode))
+	return code
+}
