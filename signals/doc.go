@@ -61,6 +61,21 @@ The Go runtime leaves it alone and never hands it to os/signal, so
 lastcall cannot receive it and does not forward it; the real-time
 signals from SIGRTMIN+1 (35) to SIGRTMAX (64) are forwarded.
 
+# Stop plans
+
+A [StopPlan] is what lastcall does once a stop begins, as offsets from the
+moment the stop signal arrived: an optional pre-stop delay (the app keeps
+serving while a load balancer deregisters it), the signals to send, and
+the moment SIGKILL goes to the whole tree. [PlanStop] makes one from the
+platform's budget (its window from stop signal to SIGKILL, see
+[DetectPlatform]), the time lastcall needs after its own SIGKILL, and the
+user's --grace or --stop-sequence ([ParseStopSequence]). Without either,
+the grace is what the budget leaves, so that lastcall's own exit lands
+before the platform's SIGKILL.
+
+A [Rewrite] changes the signal lastcall forwards: INT:TERM for gunicorn
+on Fly, TERM:QUIT for nginx; a rewrite to 0 drops the signal.
+
 # Exit codes
 
 [ExitCode] reports what a shell would: the child's own code when it
