@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"go.uber.org/zap"
+
+	"github.com/lastcall-dev/lastcall/signals"
 )
 
 // Config says what to run and how to stop it.
@@ -15,14 +17,25 @@ type Config struct {
 	Args []string
 	// Env is the child's environment; nil means lastcall's own.
 	Env []string
-	// Grace is how long lastcall waits for the child after the first stop
-	// signal before it sends SIGKILL to the whole tree.
-	Grace time.Duration
+	// Plan says what happens once a stop begins: the pre-stop delay, the
+	// signals to send and when, and when SIGKILL goes to the whole tree.
+	// A zero Plan sends the stop signal and SIGKILL at once.
+	Plan signals.StopPlan
+	// Budget and Platform describe where the plan came from; they are
+	// only logged.
+	Budget   time.Duration
+	Platform string
 	// LeftoverGrace is how long descendants still alive after the child has
 	// exited get between SIGTERM and SIGKILL.
 	LeftoverGrace time.Duration
-	// StopSignals start the grace clock. They are forwarded like any other.
-	StopSignals []syscall.Signal
+	// StopSignals begin a stop. The first one is sent as the plan says;
+	// a later one is forwarded again, or escalates at once when
+	// SecondStopKills is set.
+	StopSignals     []syscall.Signal
+	SecondStopKills bool
+	// Rewrite changes the signals lastcall forwards (INT:TERM); a rewrite
+	// to 0 drops the signal.
+	Rewrite signals.Rewrite
 	// ForwardToGroup sends forwarded signals to the child's process group
 	// instead of the child alone.
 	ForwardToGroup bool

@@ -54,6 +54,10 @@ func helperCmd(name string, args ...string) []string {
 func superviseHelper(args []string) int {
 	fs := flag.NewFlagSet("supervise", flag.ContinueOnError)
 	grace := fs.Duration("grace", 10*time.Second, "")
+	delay := fs.Duration("pre-stop-delay", 0, "")
+	sequence := fs.String("sequence", "", "")
+	rewrite := fs.String("rewrite", "", "")
+	secondKills := fs.Bool("second-kills", false, "")
 	leftover := fs.Duration("leftover-grace", 2*time.Second, "")
 	group := fs.Bool("group", false, "")
 	stops := fs.String("stop", "TERM,INT,QUIT", "")
@@ -64,16 +68,29 @@ func superviseHelper(args []string) int {
 	if *raise != "" {
 		beforeStartHook = func() { raiseAndWait(mustSignal(*raise)) }
 	}
-	stopSignals, err := signals.ParseList(*stops)
+	in := signals.PlanInput{Budget: time.Hour, PreStopDelay: *delay, Grace: *grace, GraceSet: true}
+	if *sequence != "" {
+		seq, err := signals.ParseStopSequence(*sequence)
+		if err != nil {
+			panic(err)
+		}
+		in.Sequence = seq
+	}
+	plan, err := signals.PlanStop(in)
 	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 2
+		panic(err)
+	}
+	rw := signals.Rewrite{}
+	if *rewrite != "" {
+		if err := rw.Add(*rewrite); err != nil {
+			panic(err)
+		}
 	}
 	enc := zap.NewDevelopmentEncoderConfig()
 	log := zap.New(zapcore.NewCore(zapcore.NewConsoleEncoder(enc), zapcore.Lock(os.Stderr), zap.DebugLevel))
 	res, err := Run(context.Background(), Config{
-		Args: fs.Args(), Grace: *grace, LeftoverGrace: *leftover,
-		StopSignals: stopSignals, ForwardToGroup: *group, Logger: log,
+		Args: fs.Args(), Plan: plan, LeftoverGrace: *leftover, Rewrite: rw, SecondStopKills: *secondKills,
+		StopSignals: mustSignals(*stops), ForwardToGroup: *group, Logger: log,
 	})
 	var se *StartError
 	if errors.As(err, &se) {

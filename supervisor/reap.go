@@ -49,9 +49,9 @@ func (s *supervisor) childExited(ws syscall.WaitStatus) {
 		fields = append(fields, zap.Duration("since_stop", time.Since(s.stopBegan)))
 	}
 	s.log.Log(level, "child exited", fields...)
-	if s.grace != nil {
-		s.grace.Stop()
-		s.grace = nil
+	if s.stepTimer != nil {
+		s.stepTimer.Stop()
+		s.stepTimer = nil
 	}
 }
 

@@ -43,8 +43,10 @@ type supervisor struct {
 	started time.Time
 	exited  bool
 
-	stopBegan time.Time // zero until a stop begins
-	grace     *time.Timer
+	stopBegan time.Time      // zero until a stop begins
+	stopSig   syscall.Signal // the stop signal that began it
+	nextStep  int            // the plan's next step to send
+	stepTimer *time.Timer    // fires at the next step or at the plan's KillAt
 	res       Result
 }
 
@@ -105,6 +107,9 @@ func newSupervisor(cfg Config) *supervisor {
 	for _, sig := range cfg.StopSignals {
 		s.stopSet[sig] = true
 	}
+	if len(s.cfg.Plan.Steps) == 0 {
+		s.cfg.Plan.Steps = []signals.StopStep{{At: s.cfg.Plan.PreStopDelay}}
+	}
 	return s
 }
 
@@ -155,66 +160,14 @@ func (s *supervisor) supervise(ctx context.Context) {
 		case sig := <-s.stops:
 			s.stopSignal(sig.(syscall.Signal))
 		case sig := <-s.other:
-			s.forward(sig.(syscall.Signal))
-		case <-timerC(s.grace):
-			s.escalate()
+			s.forward(s.cfg.Rewrite.Apply(sig.(syscall.Signal)))
+		case <-timerC(s.stepTimer):
+			s.runPlan()
 		case <-done:
 			done = nil
-			s.beginStop(syscall.SIGTERM, "context done")
-			s.forward(syscall.SIGTERM)
+			s.stopSignal(syscall.SIGTERM)
 		}
 	}
-}
-
-func (s *supervisor) stopSignal(sig syscall.Signal) {
-	s.beginStop(sig, "signal")
-	s.forward(sig)
-}
-
-// beginStop starts the grace clock on the first stop; later stop signals
-// are forwarded again without moving the deadline.
-func (s *supervisor) beginStop(sig syscall.Signal, cause string) {
-	name := signals.Name(sig)
-	if !s.stopBegan.IsZero() {
-		s.log.Info("stop signal received again", zap.String("signal", name),
-			zap.Duration("elapsed", time.Since(s.stopBegan)), zap.String("step", "stop"))
-		return
-	}
-	s.stopBegan = time.Now()
-	s.res.Stopped = true
-	s.grace = time.NewTimer(s.cfg.Grace)
-	s.log.Info("stop signal received", zap.String("signal", name), zap.String("cause", cause),
-		zap.Int("child_pid", s.child.Pid), zap.Duration("grace", s.cfg.Grace),
-		zap.Time("deadline", s.stopBegan.Add(s.cfg.Grace)), zap.String("step", "stop"))
-}
-
-// forward sends sig to the child or its process group.
-func (s *supervisor) forward(sig syscall.Signal) {
-	var err error
-	if s.cfg.ForwardToGroup {
-		err = unix.Kill(-s.child.Pid, sig)
-	} else {
-		err = s.child.Signal(sig)
-	}
-	level := zap.DebugLevel
-	if !s.stopBegan.IsZero() {
-		level = zap.InfoLevel
-	}
-	if err != nil {
-		s.log.Debug("forward failed", zap.String("signal", signals.Name(sig)), zap.Error(err))
-		return
-	}
-	s.log.Log(level, "forwarded", zap.String("signal", signals.Name(sig)), zap.Int("child_pid", s.child.Pid),
-		zap.Bool("group", s.cfg.ForwardToGroup), zap.String("step", "forward"))
-}
-
-// escalate ends the grace period: SIGKILL to the whole tree.
-func (s *supervisor) escalate() {
-	s.grace = nil
-	n := s.signalTree(syscall.SIGKILL)
-	s.log.Warn("grace period over, escalated to SIGKILL", zap.String("signal", "SIGKILL"),
-		zap.Int("child_pid", s.child.Pid), zap.Int("processes", n),
-		zap.Duration("elapsed", time.Since(s.stopBegan)), zap.String("step", "escalate"))
 }
 
 func timerC(t *time.Timer) <-chan time.Time {
