@@ -24,6 +24,11 @@ const (
 	flagRemapExit     = "remap-exit"
 	flagLogLevel      = "log-level"
 	flagLogFormat     = "log-format"
+	flagStopTimeout   = "stop-timeout"
+	flagPreStopDelay  = "pre-stop-delay"
+	flagStopSequence  = "stop-sequence"
+	flagRewrite       = "rewrite"
+	flagSecondStop    = "second-stop"
 )
 
 // The accepted forms, said in usage errors.
@@ -36,6 +41,11 @@ const (
 	wantRemapEnv    = "FROM:TO exit codes 0-255 like 143:0,130:0"
 	wantLogLevel    = "debug, info, warn or error"
 	wantLogFormat   = "console or json"
+	wantSequence    = "signals and waits like TERM,5s,INT,2s,KILL"
+	wantRewrite     = "FROM:TO signals like INT:TERM (TO 0 drops FROM)"
+	wantRewriteEnv  = "FROM:TO signals like INT:TERM,HUP:0"
+	wantSecondStop  = "forward or kill"
+	wantPositive    = "a duration > 0 like 30s"
 )
 
 // settings is the command line resolved: flags, then LASTCALL_* env, then defaults.
@@ -48,6 +58,13 @@ type settings struct {
 	remap          signals.Remap
 	logLevel       zapcore.Level
 	logFormat      string
+
+	graceSet        bool          // --grace given: it wins over the plan
+	stopTimeout     time.Duration // 0: detect the platform's
+	preStopDelay    time.Duration
+	stopSequence    []signals.SequenceStep
+	rewrite         signals.Rewrite
+	secondStopKills bool
 }
 
 // usageError is a bad command line; lastcall prints it as one line and exits 2.
@@ -60,13 +77,18 @@ func usagef(format string, a ...any) error { return &usageError{msg: fmt.Sprintf
 // addFlags declares the root flags on fs. All are strings so that flag and
 // env values go through the same parsers and the same error messages.
 func addFlags(fs *pflag.FlagSet) {
-	fs.String(flagGrace, "7s", "wait `DURATION` for the child after a stop signal, then SIGKILL the whole tree")
+	fs.String(flagGrace, "", "wait `DURATION` for the child after the stop signal is forwarded, then SIGKILL the whole tree\n(default: what the stop budget leaves, 7s with the default 10s budget)")
 	fs.String(flagLeftoverGrace, "2s", "`DURATION` between SIGTERM and SIGKILL for descendants still alive after the child exits")
 	fs.String(flagStopSignals, "TERM,INT,QUIT", "`LIST` of signals that start the grace clock (they are forwarded too)")
 	fs.String(flagForwardTo, "child", "send forwarded signals to the `child|group` (group: the child's process group)")
 	fs.StringArray(flagRemapExit, nil, "rewrite exit code `FROM:TO`, e.g. 143:0 (repeatable; env: comma-separated)")
 	fs.String(flagLogLevel, "info", "log `LEVEL`: debug|info|warn|error")
 	fs.String(flagLogFormat, "console", "log `FORMAT`: console|json")
+	fs.String(flagStopTimeout, "", "the platform's stop budget: `DURATION` from its stop signal to its SIGKILL\n(default: detected, e.g. 10s Docker, 30s Kubernetes, 5s Fly.io; 10s otherwise)")
+	fs.String(flagPreStopDelay, "0s", "on a stop signal, keep serving for `DURATION` before forwarding it (load-balancer drain)")
+	fs.String(flagStopSequence, "", "send these signals on a stop, with waits, instead of the stop signal and --grace: `LIST` like TERM,5s,INT,2s,KILL")
+	fs.StringArray(flagRewrite, nil, "rewrite forwarded signal `FROM:TO`, e.g. INT:TERM; TO 0 drops it (repeatable; env: comma-separated)")
+	fs.String(flagSecondStop, "forward", "what a second stop signal does: `forward|kill` (forward it again, or SIGKILL the tree at once)")
 }
 
 // envName is the environment variable that backs a flag: grace -> LASTCALL_GRACE.
@@ -106,7 +128,7 @@ func resolveSettings(fs *pflag.FlagSet, args []string, lookupEnv func(string) (s
 	s := settings{args: args}
 	var err error
 	get := func(name string) source { return lookup(fs, name, lookupEnv) }
-	if s.grace, err = parseGrace(get(flagGrace)); err != nil {
+	if err = resolveStop(&s, get, func(name string) []source { return repeated(fs, name, lookupEnv) }); err != nil {
 		return s, err
 	}
 	if s.leftoverGrace, err = parseGrace(get(flagLeftoverGrace)); err != nil {
@@ -118,7 +140,7 @@ func resolveSettings(fs *pflag.FlagSet, args []string, lookupEnv func(string) (s
 	if s.forwardToGroup, err = parseForwardTo(get(flagForwardTo)); err != nil {
 		return s, err
 	}
-	if s.remap, err = parseRemap(fs, lookupEnv); err != nil {
+	if s.remap, err = parseRemap(repeated(fs, flagRemapExit, lookupEnv)); err != nil {
 		return s, err
 	}
 	if s.logLevel, err = parseLogLevel(get(flagLogLevel)); err != nil {
@@ -162,23 +184,34 @@ func parseForwardTo(src source) (toGroup bool, err error) {
 	return false, src.invalid(wantForwardTo)
 }
 
+// repeated returns the items of a repeatable flag, or else its env var as
+// one comma-separated item.
+func repeated(fs *pflag.FlagSet, name string, lookupEnv func(string) (string, bool)) []source {
+	var out []source
+	if fs.Lookup(name).Changed {
+		items, _ := fs.GetStringArray(name)
+		for _, item := range items {
+			out = append(out, source{text: item, flag: name})
+		}
+		return out
+	}
+	if v, ok := lookupEnv(envName(name)); ok && v != "" {
+		out = append(out, source{text: v, env: envName(name), flag: name})
+	}
+	return out
+}
+
 // parseRemap reads every --remap-exit, or else LASTCALL_REMAP_EXIT as a
 // comma-separated list.
-func parseRemap(fs *pflag.FlagSet, lookupEnv func(string) (string, bool)) (signals.Remap, error) {
+func parseRemap(items []source) (signals.Remap, error) {
 	remap := signals.Remap{}
-	if fs.Lookup(flagRemapExit).Changed {
-		items, _ := fs.GetStringArray(flagRemapExit)
-		for _, item := range items {
-			if err := remap.Add(item); err != nil {
-				return nil, source{text: item, flag: flagRemapExit}.invalid(fmt.Sprintf("%s (%v)", wantRemap, err))
+	for _, src := range items {
+		if err := remap.Add(src.text); err != nil {
+			want := wantRemap
+			if src.env != "" {
+				want = wantRemapEnv
 			}
-		}
-		return remap, nil
-	}
-	env := envName(flagRemapExit)
-	if v, ok := lookupEnv(env); ok && v != "" {
-		if err := remap.Add(v); err != nil {
-			return nil, source{text: v, env: env}.invalid(fmt.Sprintf("%s (%v)", wantRemapEnv, err))
+			return nil, src.invalid(fmt.Sprintf("%s (%v)", want, err))
 		}
 	}
 	return remap, nil
@@ -247,6 +280,16 @@ func wantFor(flag string) string {
 		return wantLogLevel
 	case flagLogFormat:
 		return wantLogFormat
+	case flagStopTimeout:
+		return wantPositive
+	case flagPreStopDelay:
+		return wantDuration
+	case flagStopSequence:
+		return wantSequence
+	case flagRewrite:
+		return wantRewrite
+	case flagSecondStop:
+		return wantSecondStop
 	}
 	return "a value"
 }

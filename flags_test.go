@@ -26,12 +26,12 @@ func envMap(env map[string]string) func(string) (string, bool) {
 func TestResolveSettings(t *testing.T) {
 	defaults := settings{
 		args:          []string{"app"},
-		grace:         7 * time.Second,
 		leftoverGrace: 2 * time.Second,
 		stopSignals:   []syscall.Signal{syscall.SIGTERM, syscall.SIGINT, syscall.SIGQUIT},
 		remap:         signals.Remap{},
 		logLevel:      zapcore.InfoLevel,
 		logFormat:     "console",
+		rewrite:       signals.Rewrite{},
 	}
 	with := func(change func(*settings)) settings {
 		s := defaults
@@ -48,7 +48,7 @@ func TestResolveSettings(t *testing.T) {
 		{"flags", []string{"--grace", "1m30s", "--leftover-grace=500ms", "--stop-signals", "INT,SIGUSR1", "--forward-to", "group",
 			"--remap-exit", "143:0", "--remap-exit", "130:0,2:3", "--log-level", "debug", "--log-format", "json", "app"}, nil,
 			with(func(s *settings) {
-				s.grace, s.leftoverGrace = 90*time.Second, 500*time.Millisecond
+				s.grace, s.graceSet, s.leftoverGrace = 90*time.Second, true, 500*time.Millisecond
 				s.stopSignals = []syscall.Signal{syscall.SIGINT, syscall.SIGUSR1}
 				s.forwardToGroup = true
 				s.remap = signals.Remap{143: 0, 130: 0, 2: 3}
@@ -58,7 +58,7 @@ func TestResolveSettings(t *testing.T) {
 			"LASTCALL_STOP_SIGNALS": "15", "LASTCALL_FORWARD_TO": "group", "LASTCALL_REMAP_EXIT": "143:0,130:0",
 			"LASTCALL_LOG_LEVEL": "warn", "LASTCALL_LOG_FORMAT": "json"},
 			with(func(s *settings) {
-				s.grace, s.leftoverGrace = 0, time.Second
+				s.grace, s.graceSet, s.leftoverGrace = 0, true, time.Second
 				s.stopSignals = []syscall.Signal{syscall.SIGTERM}
 				s.forwardToGroup = true
 				s.remap = signals.Remap{143: 0, 130: 0}
@@ -67,13 +67,30 @@ func TestResolveSettings(t *testing.T) {
 		{"flag beats env", []string{"--grace", "3s", "--remap-exit", "1:0", "--log-level", "error", "app"},
 			map[string]string{"LASTCALL_GRACE": "bad", "LASTCALL_REMAP_EXIT": "bad", "LASTCALL_LOG_LEVEL": "debug"},
 			with(func(s *settings) {
-				s.grace = 3 * time.Second
+				s.grace, s.graceSet = 3*time.Second, true
 				s.remap = signals.Remap{1: 0}
 				s.logLevel = zapcore.ErrorLevel
 			})},
 		{"empty env is unset", []string{"app"}, map[string]string{"LASTCALL_GRACE": "", "LASTCALL_REMAP_EXIT": ""}, defaults},
 		{"flags stop at COMMAND", []string{"--grace", "1s", "app", "--grace", "-w", "4"}, nil,
-			with(func(s *settings) { s.grace, s.args = time.Second, []string{"app", "--grace", "-w", "4"} })},
+			with(func(s *settings) {
+				s.grace, s.graceSet, s.args = time.Second, true, []string{"app", "--grace", "-w", "4"}
+			})},
+		{"stop flags", []string{"--stop-timeout", "20s", "--pre-stop-delay", "5s", "--stop-sequence", "TERM,2s,INT,1s",
+			"--rewrite", "INT:TERM", "--rewrite", "HUP:0", "--second-stop", "kill", "app"}, nil,
+			with(func(s *settings) {
+				s.stopTimeout, s.preStopDelay = 20*time.Second, 5*time.Second
+				s.stopSequence = []signals.SequenceStep{{Signal: syscall.SIGTERM, Wait: 2 * time.Second}, {Signal: syscall.SIGINT, Wait: time.Second}}
+				s.rewrite = signals.Rewrite{syscall.SIGINT: syscall.SIGTERM, syscall.SIGHUP: 0}
+				s.secondStopKills = true
+			})},
+		{"stop env", []string{"app"}, map[string]string{"LASTCALL_STOP_TIMEOUT": "1m", "LASTCALL_PRE_STOP_DELAY": "1s",
+			"LASTCALL_REWRITE": "TERM:QUIT,INT:TERM", "LASTCALL_SECOND_STOP": "forward", "LASTCALL_STOP_SEQUENCE": "QUIT,3s,KILL"},
+			with(func(s *settings) {
+				s.stopTimeout, s.preStopDelay = time.Minute, time.Second
+				s.stopSequence = []signals.SequenceStep{{Signal: syscall.SIGQUIT, Wait: 3 * time.Second}}
+				s.rewrite = signals.Rewrite{syscall.SIGTERM: syscall.SIGQUIT, syscall.SIGINT: syscall.SIGTERM}
+			})},
 		{"double dash", []string{"--", "--grace"}, nil, with(func(s *settings) { s.args = []string{"--grace"} })},
 	}
 	for _, tc := range tests {

@@ -149,15 +149,24 @@ func versionLine() string {
 func run(ctx context.Context, s settings, lookupEnv func(string) (string, bool), stderr io.Writer) int {
 	logger := newLogger(stderr, s.logLevel, s.logFormat)
 	defer func() { _ = logger.Sync() }()
-	godebug, _ := lookupEnv("GODEBUG")
+	getenv := func(k string) string { v, _ := lookupEnv(k); return v }
+	plan, platform, err := stopPlan(s, getenv)
+	if err != nil {
+		logger.Warn("the stop plan ends after the platform's SIGKILL", zap.Error(err), zap.String("plan", plan.String()),
+			zap.String("platform", platform.Name), zap.Duration("budget", platform.StopTimeout))
+	}
 	res, err := supervisor.Run(ctx, supervisor.Config{
-		Args:           s.args,
-		Grace:          s.grace,
-		LeftoverGrace:  s.leftoverGrace,
-		StopSignals:    s.stopSignals,
-		ForwardToGroup: s.forwardToGroup,
-		ForwardURG:     asyncPreemptOff(godebug),
-		Logger:         logger,
+		Args:            s.args,
+		Plan:            plan,
+		Budget:          platform.StopTimeout,
+		Platform:        platform.Name,
+		LeftoverGrace:   s.leftoverGrace,
+		StopSignals:     s.stopSignals,
+		SecondStopKills: s.secondStopKills,
+		Rewrite:         s.rewrite,
+		ForwardToGroup:  s.forwardToGroup,
+		ForwardURG:      asyncPreemptOff(getenv("GODEBUG")),
+		Logger:          logger,
 	})
 	return exitCode(logger, s.remap, res, err)
 }
