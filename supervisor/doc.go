@@ -1,7 +1,7 @@
 /*
 Package supervisor runs one child process for its whole life, the way an
 init process must: it starts the child, forwards signals to it, escalates
-to SIGKILL when a stop takes longer than the grace period, reaps every
+to SIGKILL when a stop outlives its plan, reaps every
 process that it inherits, and terminates whatever the child leaves behind.
 
 [Run] does all of it on the calling goroutine. The child's state has one
@@ -14,12 +14,15 @@ call Wait on a child while Run is running, or a status would be stolen.
 # Stopping
 
 A stop begins with the first of Config.StopSignals (SIGTERM, SIGINT and
-SIGQUIT by default) or when the context is done. The stop signal is
-forwarded like any other, and the grace clock starts. A second stop
-signal is forwarded again; it does not move the deadline. When the grace
-is over, SIGKILL goes to the whole tree: the child's process group and
-every descendant of lastcall found in /proc (as PID 1, every process in
-the namespace, with kill(-1)).
+SIGQUIT by default) or when the context is done, and follows Config.Plan
+(see signals.StopPlan): an optional pre-stop delay during which the app
+keeps serving and gets every other signal, then the plan's signals at
+their offsets (by default the stop signal itself, after Config.Rewrite),
+then SIGKILL to the whole tree at the plan's KillAt: the child's process
+group and every descendant of lastcall found in /proc (as PID 1, every
+process in the namespace, with kill(-1)). A second stop signal is
+forwarded again, ends a pre-stop delay at once, or, with
+Config.SecondStopKills, escalates at once; it never moves the deadline.
 
 When the child has exited, by itself or not, descendants still alive get
 SIGTERM (and SIGCONT, in case they are stopped), then SIGKILL after
