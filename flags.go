@@ -29,6 +29,7 @@ const (
 	flagStopSequence  = "stop-sequence"
 	flagRewrite       = "rewrite"
 	flagSecondStop    = "second-stop"
+	flagUser          = "user"
 )
 
 // The accepted forms, said in usage errors.
@@ -65,6 +66,7 @@ type settings struct {
 	stopSequence    []signals.SequenceStep
 	rewrite         signals.Rewrite
 	secondStopKills bool
+	user            runAs // zero: the child runs as lastcall does
 }
 
 // usageError is a bad command line; lastcall prints it as one line and exits 2.
@@ -88,6 +90,7 @@ func addFlags(fs *pflag.FlagSet) {
 	fs.String(flagPreStopDelay, "0s", "on a stop signal, keep serving for `DURATION` before forwarding it (load-balancer drain)")
 	fs.String(flagStopSequence, "", "send these signals on a stop, with waits, instead of the stop signal and --grace: `LIST` like TERM,5s,INT,2s,KILL")
 	fs.StringArray(flagRewrite, nil, "rewrite forwarded signal `FROM:TO`, e.g. INT:TERM; TO 0 drops it (repeatable; env: comma-separated)")
+	fs.String(flagUser, "", "run the child as `NAME|UID[:GROUP|GID]` with that user's groups and HOME (lastcall must be root)")
 	fs.String(flagSecondStop, "forward", "what a second stop signal does: `forward|kill` (forward it again, or SIGKILL the tree at once)")
 }
 
@@ -148,6 +151,11 @@ func resolveSettings(fs *pflag.FlagSet, args []string, lookupEnv func(string) (s
 	}
 	if s.logFormat, err = parseLogFormat(get(flagLogFormat)); err != nil {
 		return s, err
+	}
+	if src := get(flagUser); src.text != "" {
+		if s.user, err = resolveUser(src); err != nil {
+			return s, err
+		}
 	}
 	if len(args) == 0 {
 		return s, usagef("missing COMMAND: usage: lastcall [flags] [--] COMMAND [ARG...] (see lastcall --help)")
@@ -290,6 +298,8 @@ func wantFor(flag string) string {
 		return wantRewrite
 	case flagSecondStop:
 		return wantSecondStop
+	case flagUser:
+		return wantUser
 	}
 	return "a value"
 }

@@ -166,9 +166,20 @@ func run(ctx context.Context, s settings, lookupEnv func(string) (string, bool),
 		Rewrite:         s.rewrite,
 		ForwardToGroup:  s.forwardToGroup,
 		ForwardURG:      asyncPreemptOff(getenv("GODEBUG")),
+		Credential:      s.user.cred,
+		Env:             childEnv(s),
 		Logger:          logger,
 	})
 	return exitCode(logger, s.remap, res, err)
+}
+
+// childEnv is the child's environment: lastcall's own, with HOME set for
+// --user; nil means lastcall's own unchanged.
+func childEnv(s settings) []string {
+	if s.user.cred == nil {
+		return nil
+	}
+	return withHome(os.Environ(), s.user.home)
 }
 
 // exitCode logs how the run ended and returns lastcall's exit code: the

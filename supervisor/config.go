@@ -42,6 +42,9 @@ type Config struct {
 	// ForwardURG forwards SIGURG too. Only safe when the Go runtime's async
 	// preemption is off, since the runtime sends itself SIGURG otherwise.
 	ForwardURG bool
+	// Credential, when set, is the user, group and supplementary groups the
+	// child runs as. lastcall itself keeps its own, to reap and signal.
+	Credential *syscall.Credential
 	// Logger receives one line per lifecycle step; nil means no logs.
 	Logger *zap.Logger
 }

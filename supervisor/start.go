@@ -28,7 +28,7 @@ func startChild(cfg Config) (*os.Process, error) {
 	if err != nil {
 		return nil, err
 	}
-	sys := &syscall.SysProcAttr{Setpgid: true}
+	sys := &syscall.SysProcAttr{Setpgid: true, Credential: cfg.Credential}
 	if ownsForeground(0) {
 		sys.Foreground = true
 		sys.Ctty = 0
