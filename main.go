@@ -60,6 +60,10 @@ const (
 // When empty, the main module's version from the build info is used.
 var version = ""
 
+// commit is the source revision; set with -ldflags '-X main.commit=...'.
+// When empty, the VCS stamp in the build info is used, if any.
+var commit = ""
+
 func main() {
 	os.Exit(execute(context.Background(), os.Args[1:], os.LookupEnv, os.Stdout, os.Stderr))
 }
@@ -128,21 +132,24 @@ func newVersionCommand(stdout io.Writer) *cobra.Command {
 
 // versionLine is "lastcall VERSION (commit COMMIT, go GOVERSION)".
 func versionLine() string {
-	v, commit := "(devel)", "unknown"
+	v, c := "(devel)", "unknown"
 	if info, ok := debug.ReadBuildInfo(); ok {
 		if info.Main.Version != "" {
 			v = info.Main.Version
 		}
 		for _, s := range info.Settings {
 			if s.Key == "vcs.revision" && s.Value != "" {
-				commit = s.Value
+				c = s.Value
 			}
 		}
 	}
 	if version != "" {
 		v = version
 	}
-	return fmt.Sprintf("lastcall %s (commit %s, go %s)", v, commit, strings.TrimPrefix(runtime.Version(), "go"))
+	if commit != "" {
+		c = commit
+	}
+	return fmt.Sprintf("lastcall %s (commit %s, go %s)", v, c, strings.TrimPrefix(runtime.Version(), "go"))
 }
 
 // run supervises the child and returns lastcall's exit code.
