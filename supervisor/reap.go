@@ -120,6 +120,10 @@ func (s *supervisor) cleanUp() {
 		case sig := <-s.other:
 			s.log.Debug("no child to forward to", zap.String("signal", signals.Name(sig.(syscall.Signal))))
 		case <-deadline.C:
+			if !s.pid1 && !s.ownProc {
+				s.log.Warn("cannot see leftovers without this namespace's /proc: leaving them", zap.String("step", "leftovers"))
+				return
+			}
 			n := s.signalTree(syscall.SIGKILL)
 			if !killed {
 				s.log.Warn("leftovers still alive, killed", zap.Int("processes", n), zap.String("signal", "SIGKILL"),
