@@ -3,6 +3,7 @@ module github.com/lastcall-dev/lastcall
 go 1.26.0
 
 require (
+	github.com/lib/pq v1.12.3
 	github.com/spf13/cobra v1.10.2
 	github.com/spf13/pflag v1.0.9
 	go.uber.org/goleak v1.3.0

@@ -1,0 +1,60 @@
+// Package healthcheck runs one bounded probe and says in one line whether the
+// target is healthy: an HTTP GET, a TCP connect, or a PostgreSQL connect and
+// SELECT 1. It knows nothing of processes; lastcall's healthcheck subcommand
+// and, later, the Postgres drain check and readiness wait build on it.
+//
+// Every probe takes a timeout and the caller's context; the probe returns by
+// the earlier of the two deadlines (plus the time to close its sockets), and
+// reports "timeout after D" when a deadline ended it.
+//
+// # HTTP
+//
+// [HTTP] sends one GET without following redirects: a 2xx status is healthy,
+// a 3xx is unhealthy and the reason names the Location it did not follow.
+// The body is drained up to 4 KiB and discarded. Proxies from the environment
+// (HTTP_PROXY and the like) are not used: a health check talks to the server
+// itself. HTTPS verifies the server's certificate against the system roots,
+// which a FROM scratch image does not have (set SSL_CERT_FILE).
+//
+// # TCP
+//
+// [TCP] is healthy when a TCP connection to HOST:PORT opens; it is closed at
+// once and nothing is sent.
+//
+// # PostgreSQL
+//
+// [DB] connects with lib/pq and runs SELECT 1, the whole of it under one hard
+// deadline. lib/pq stops honouring a context once its socket is connected (a
+// peer that accepts and never answers blocks it for as long as the kernel
+// lets it), so every socket lib/pq opens comes from a dialer of this package
+// that sets the deadline on the socket right after dialing and clamps every
+// later SetDeadline, SetReadDeadline and SetWriteDeadline to it, never later
+// (a zero time, "no deadline", becomes the deadline too). When the caller's
+// context is cancelled, those sockets are closed.
+//
+// When the URL (or PGSSLMODE) names no sslmode, the probe uses
+// sslmode=prefer, libpq's default, not lib/pq's own default of require: TLS
+// when the server offers it (without certificate checks, as libpq does), plain
+// otherwise. A unix socket host never uses TLS.
+//
+// # Passwords
+//
+// No error, reason or log line of this package contains a database password:
+// [Redact] masks passwords in URLs (postgres://user:PASSWORD@host and
+// ?password=) and key=value strings (password=... and password='... ...'),
+// and every error the DB probe returns has the passwords it knows of (from the
+// URL and PGPASSWORD) scrubbed from its text, lib/pq's own messages included
+// (a URL that does not parse is echoed whole by net/url). Free text is
+// scrubbed only of passwords of at least 4 bytes: shorter ones would match
+// ordinary words. The probe refuses to run when PQGO_DEBUG=1, since lib/pq
+// then prints the whole connection string, password included, to stderr.
+//
+// # Transient errors
+//
+// [Transient] tells a caller that retries (a readiness wait) which failures
+// may go away: refused, unreachable, DNS, timeouts, a missing unix socket,
+// a connection reset, and the SQLSTATEs 57P03 cannot_connect_now, 53300
+// too_many_connections, 57P01/57P02 (shutdown) and class 08 (connection
+// exception). Authentication failures (28P01, 28000), a missing database
+// (3D000), TLS mismatches and bad URLs are not transient.
+package healthcheck

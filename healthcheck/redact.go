@@ -1,0 +1,301 @@
+package healthcheck
+
+import (
+	"net/url"
+	"slices"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+// Mask replaces a password in a redacted DSN.
+const Mask = "xxxxx"
+
+// minScrub is the shortest password scrubbed from free text (error messages):
+// shorter ones would also match ordinary words.
+const minScrub = 4
+
+// span is a password value in a DSN: bytes [start, end) of it.
+type span struct{ start, end int }
+
+// Redact returns dsn with every password value replaced by [Mask], for logs
+// and error messages. It takes both forms lib/pq does:
+//
+//	postgres://user:PASSWORD@host/db?sslmode=disable&password=PASSWORD
+//	host=db user=app password=PASSWORD
+//	host=db user=app password='PASS WORD'
+//
+// It splits a URL where net/url does (userinfo up to the last @ before the
+// first /, ? or #) and scans key=value text as lib/pq does (quotes, backslash
+// escapes), so a password is found where lib/pq would find it. Keys match
+// case-insensitively, and sslpassword counts as a password. When key=value
+// text is malformed right after a password, the rest of it is masked. The
+// rest of dsn is returned byte for byte.
+func Redact(dsn string) string {
+	spans := passwordSpans(dsn)
+	if len(spans) == 0 {
+		return dsn
+	}
+	var b strings.Builder
+	last := 0
+	for _, s := range spans {
+		b.WriteString(dsn[last:s.start])
+		b.WriteString(Mask)
+		last = s.end
+	}
+	b.WriteString(dsn[last:])
+	return b.String()
+}
+
+// passwordSpans finds the non-empty password values of dsn, in order. A dsn
+// that lib/pq reads as a URL is split as a URL; anything else is scanned as
+// key=value text and, when it starts like a URL (a mistyped scheme), split as
+// a URL too.
+func passwordSpans(dsn string) []span {
+	n := schemeLen(dsn)
+	if isLibpqURL(dsn) {
+		return urlPasswordSpans(dsn, n)
+	}
+	spans, _ := scanKeyValue(dsn)
+	if n > 0 {
+		spans = mergeSpans(append(spans, urlPasswordSpans(dsn, n)...))
+	}
+	return spans
+}
+
+// isLibpqURL reports whether lib/pq parses dsn as a URL (it checks these two
+// prefixes, case-sensitively) rather than as key=value text.
+func isLibpqURL(dsn string) bool {
+	return strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://")
+}
+
+// mergeSpans sorts spans and joins the ones that overlap.
+func mergeSpans(spans []span) []span {
+	slices.SortFunc(spans, func(a, b span) int { return a.start - b.start })
+	var out []span
+	for _, s := range spans {
+		if n := len(out); n > 0 && s.start <= out[n-1].end {
+			out[n-1].end = max(out[n-1].end, s.end)
+			continue
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+// secrets lists every form of dsn's passwords that might show up in an error
+// message: each value as written and decoded, plus extra (PGPASSWORD, or
+// lib/pq's parsed password). Values shorter than minScrub are left out.
+func secrets(dsn string, extra ...string) []string {
+	var out []string
+	add := func(s string) {
+		if len(s) >= minScrub {
+			out = append(out, s)
+		}
+	}
+	for _, s := range passwordSpans(dsn) {
+		raw := dsn[s.start:s.end]
+		add(raw)
+		if v, err := url.PathUnescape(raw); err == nil && v != raw {
+			add(v)
+		}
+		if v, err := url.QueryUnescape(raw); err == nil && v != raw {
+			add(v)
+		}
+		if v := unescapeKeyValue(raw); v != raw {
+			add(v)
+		}
+	}
+	for _, s := range extra {
+		add(s)
+	}
+	return out
+}
+
+// scrub replaces every secret in msg by Mask.
+func scrub(msg string, secrets []string) string {
+	for _, s := range secrets {
+		msg = strings.ReplaceAll(msg, s, Mask)
+	}
+	return msg
+}
+
+// schemeLen is the length of a leading "scheme://" (any scheme, any case:
+// a mistyped POSTGRES:// still carries a password), or 0.
+func schemeLen(s string) int {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z':
+		case i > 0 && ('0' <= c && c <= '9' || c == '+' || c == '-' || c == '.'):
+		case i > 0 && c == ':' && strings.HasPrefix(s[i:], "://"):
+			return i + 3
+		default:
+			return 0
+		}
+	}
+	return 0
+}
+
+// urlPasswordSpans finds the password in the userinfo of a URL whose
+// authority starts at byte start, and the values of password query
+// parameters.
+func urlPasswordSpans(dsn string, start int) []span {
+	var spans []span
+	end := len(dsn)
+	if i := strings.IndexByte(dsn, '#'); i >= 0 {
+		end = i // net/url cuts the fragment first
+	}
+	authEnd := end
+	if i := strings.IndexAny(dsn[start:end], "/?"); i >= 0 {
+		authEnd = start + i
+	}
+	if at := strings.LastIndexByte(dsn[start:authEnd], '@'); at >= 0 {
+		if colon := strings.IndexByte(dsn[start:start+at], ':'); colon >= 0 && colon+1 < at {
+			spans = append(spans, span{start + colon + 1, start + at})
+		}
+	}
+	q := strings.IndexByte(dsn[start:end], '?')
+	if q < 0 {
+		return spans
+	}
+	pos := start + q + 1
+	for pos <= end {
+		next := end
+		if i := strings.IndexAny(dsn[pos:end], "&;"); i >= 0 {
+			next = pos + i
+		}
+		if key, _, ok := strings.Cut(dsn[pos:next], "="); ok && isPasswordKey(queryKey(key)) {
+			valStart := pos + len(key) + 1
+			if valStart < next {
+				spans = append(spans, span{valStart, next})
+			}
+		}
+		pos = next + 1
+	}
+	return spans
+}
+
+func queryKey(raw string) string {
+	if k, err := url.QueryUnescape(raw); err == nil {
+		return k
+	}
+	return raw
+}
+
+func isPasswordKey(key string) bool {
+	return strings.EqualFold(key, "password") || strings.EqualFold(key, "sslpassword")
+}
+
+// scanKeyValue finds password values in key=value text the way lib/pq's
+// parser reads it. ok is false when lib/pq would reject the text; the spans
+// found so far are returned, and when the text goes wrong right after a
+// password key, the rest of it is one more span.
+func scanKeyValue(s string) (spans []span, ok bool) {
+	i := 0
+	peek := func() (rune, int) { return utf8.DecodeRuneInString(s[i:]) }
+	skipSpaces := func() {
+		for i < len(s) {
+			r, n := peek()
+			if !unicode.IsSpace(r) {
+				return
+			}
+			i += n
+		}
+	}
+	lastWasPassword := false
+	fail := func(from int) ([]span, bool) {
+		if lastWasPassword && from < len(s) {
+			spans = append(spans, span{from, len(s)})
+		}
+		return spans, false
+	}
+	for {
+		skipSpaces()
+		if i >= len(s) {
+			return spans, true
+		}
+		keyStart := i
+		for i < len(s) {
+			r, n := peek()
+			if unicode.IsSpace(r) || r == '=' {
+				break
+			}
+			i += n
+		}
+		key := s[keyStart:i]
+		skipSpaces()
+		if i >= len(s) || s[i] != '=' {
+			return fail(keyStart)
+		}
+		i++ // '='
+		skipSpaces()
+		isPassword := isPasswordKey(key)
+		if i >= len(s) {
+			return spans, true // key= at the end: an empty value
+		}
+		valStart, valEnd := i, 0
+		if s[i] != '\'' {
+			for i < len(s) {
+				r, n := peek()
+				if unicode.IsSpace(r) {
+					break
+				}
+				if r == '\\' {
+					if i+n >= len(s) {
+						lastWasPassword = isPassword
+						return fail(valStart)
+					}
+					_, n2 := utf8.DecodeRuneInString(s[i+n:])
+					n += n2
+				}
+				i += n
+			}
+			valEnd = i
+		} else {
+			i++ // opening quote
+			valStart = i
+			closed := false
+			for i < len(s) {
+				r, n := peek()
+				if r == '\'' {
+					closed = true
+					break
+				}
+				if r == '\\' && i+n < len(s) {
+					_, n2 := utf8.DecodeRuneInString(s[i+n:])
+					n += n2
+				}
+				i += n
+			}
+			if !closed {
+				lastWasPassword = isPassword
+				return fail(valStart)
+			}
+			valEnd = i
+			i++ // closing quote
+		}
+		if isPassword && valEnd > valStart {
+			spans = append(spans, span{valStart, valEnd})
+		}
+		lastWasPassword = isPassword
+	}
+}
+
+// unescapeKeyValue drops the backslashes of a key=value value, as lib/pq does.
+func unescapeKeyValue(raw string) string {
+	if !strings.Contains(raw, `\`) {
+		return raw
+	}
+	var b strings.Builder
+	escaped := false
+	for _, r := range raw {
+		if r == '\\' && !escaped {
+			escaped = true
+			continue
+		}
+		escaped = false
+		b.WriteRune(r)
+	}
+	return b.String()
+}
