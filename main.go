@@ -110,6 +110,7 @@ func newCommand(lookupEnv func(string) (string, bool), stdout, stderr io.Writer,
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.AddCommand(newVersionCommand(stdout))
+	root.AddCommand(newHealthcheckCommand(lookupEnv, stdout, stderr, code))
 	return root
 }
 
