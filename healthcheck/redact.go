@@ -5,7 +5,6 @@ import (
 	"slices"
 	"strings"
 	"unicode"
-	"unicode/utf8"
 )
 
 // Mask replaces a password in a redacted DSN.
@@ -58,7 +57,16 @@ func passwordSpans(dsn string) []span {
 	}
 	spans, _ := scanKeyValue(dsn)
 	if n > 0 {
-		spans = mergeSpans(append(spans, urlPasswordSpans(dsn, n)...))
+		// lib/pq reads this text as key=value, where a space ends a value:
+		// the URL's query values end there too, so that a password pair
+		// after the space keeps its own mask.
+		for _, u := range urlPasswordSpans(dsn, n) {
+			if i := strings.IndexFunc(dsn[u.start:u.end], unicode.IsSpace); i >= 0 && u.start > strings.IndexByte(dsn, '?') {
+				u.end = u.start + i
+			}
+			spans = append(spans, u)
+		}
+		spans = mergeSpans(spans)
 	}
 	return spans
 }
@@ -176,110 +184,18 @@ func urlPasswordSpans(dsn string, start int) []span {
 	return spans
 }
 
+// queryKey is a query parameter's key as lib/pq reads it: unescaped, and
+// trimmed, since lib/pq turns the URL into key=value text, which skips
+// spaces around keys.
 func queryKey(raw string) string {
 	if k, err := url.QueryUnescape(raw); err == nil {
-		return k
+		raw = k
 	}
-	return raw
+	return strings.TrimFunc(raw, unicode.IsSpace)
 }
 
 func isPasswordKey(key string) bool {
 	return strings.EqualFold(key, "password") || strings.EqualFold(key, "sslpassword")
-}
-
-// scanKeyValue finds password values in key=value text the way lib/pq's
-// parser reads it. ok is false when lib/pq would reject the text; the spans
-// found so far are returned, and when the text goes wrong right after a
-// password key, the rest of it is one more span.
-func scanKeyValue(s string) (spans []span, ok bool) {
-	i := 0
-	peek := func() (rune, int) { return utf8.DecodeRuneInString(s[i:]) }
-	skipSpaces := func() {
-		for i < len(s) {
-			r, n := peek()
-			if !unicode.IsSpace(r) {
-				return
-			}
-			i += n
-		}
-	}
-	lastWasPassword := false
-	fail := func(from int) ([]span, bool) {
-		if lastWasPassword && from < len(s) {
-			spans = append(spans, span{from, len(s)})
-		}
-		return spans, false
-	}
-	for {
-		skipSpaces()
-		if i >= len(s) {
-			return spans, true
-		}
-		keyStart := i
-		for i < len(s) {
-			r, n := peek()
-			if unicode.IsSpace(r) || r == '=' {
-				break
-			}
-			i += n
-		}
-		key := s[keyStart:i]
-		skipSpaces()
-		if i >= len(s) || s[i] != '=' {
-			return fail(keyStart)
-		}
-		i++ // '='
-		skipSpaces()
-		isPassword := isPasswordKey(key)
-		if i >= len(s) {
-			return spans, true // key= at the end: an empty value
-		}
-		valStart, valEnd := i, 0
-		if s[i] != '\'' {
-			for i < len(s) {
-				r, n := peek()
-				if unicode.IsSpace(r) {
-					break
-				}
-				if r == '\\' {
-					if i+n >= len(s) {
-						lastWasPassword = isPassword
-						return fail(valStart)
-					}
-					_, n2 := utf8.DecodeRuneInString(s[i+n:])
-					n += n2
-				}
-				i += n
-			}
-			valEnd = i
-		} else {
-			i++ // opening quote
-			valStart = i
-			closed := false
-			for i < len(s) {
-				r, n := peek()
-				if r == '\'' {
-					closed = true
-					break
-				}
-				if r == '\\' && i+n < len(s) {
-					_, n2 := utf8.DecodeRuneInString(s[i+n:])
-					n += n2
-				}
-				i += n
-			}
-			if !closed {
-				lastWasPassword = isPassword
-				return fail(valStart)
-			}
-			valEnd = i
-			i++ // closing quote
-		}
-		if isPassword && valEnd > valStart {
-			spans = append(spans, span{valStart, valEnd})
-		}
-		lastWasPassword = isPassword
-	}
 }
 
 // unescapeKeyValue drops the backslashes of a key=value value, as lib/pq does.

@@ -1,0 +1,122 @@
+package healthcheck
+
+import (
+	"unicode"
+	"unicode/utf8"
+)
+
+// scanKeyValue finds password values in key=value text the way lib/pq's
+// parser reads it. ok is false when lib/pq would reject the text; the spans
+// found so far are returned, and when the text goes wrong right after a
+// password key, the rest of it is one more span.
+func scanKeyValue(s string) (spans []span, ok bool) {
+	sc := kvScanner{s: s}
+	lastWasPassword := false
+	fail := func(from int) ([]span, bool) {
+		if lastWasPassword && from < len(s) {
+			spans = append(spans, span{from, len(s)})
+		}
+		return spans, false
+	}
+	for {
+		sc.skipSpaces()
+		if sc.done() {
+			return spans, true
+		}
+		keyStart := sc.i
+		key := sc.key()
+		sc.skipSpaces()
+		if sc.done() || s[sc.i] != '=' {
+			return fail(keyStart)
+		}
+		sc.i++ // '='
+		sc.skipSpaces()
+		if sc.done() {
+			return spans, true // key= at the end: an empty value
+		}
+		isPassword := isPasswordKey(key)
+		v, closed := sc.value()
+		if !closed {
+			lastWasPassword = isPassword
+			return fail(v.start)
+		}
+		if isPassword && v.end > v.start {
+			spans = append(spans, v)
+		}
+		lastWasPassword = isPassword
+	}
+}
+
+// kvScanner walks key=value text rune by rune.
+type kvScanner struct {
+	s string
+	i int
+}
+
+func (sc *kvScanner) done() bool { return sc.i >= len(sc.s) }
+
+func (sc *kvScanner) peek() (rune, int) { return utf8.DecodeRuneInString(sc.s[sc.i:]) }
+
+func (sc *kvScanner) skipSpaces() {
+	for !sc.done() {
+		r, n := sc.peek()
+		if !unicode.IsSpace(r) {
+			return
+		}
+		sc.i += n
+	}
+}
+
+// key reads up to a space or '='.
+func (sc *kvScanner) key() string {
+	start := sc.i
+	for !sc.done() {
+		r, n := sc.peek()
+		if unicode.IsSpace(r) || r == '=' {
+			break
+		}
+		sc.i += n
+	}
+	return sc.s[start:sc.i]
+}
+
+// value reads a plain or a quoted value and returns where it lies, without
+// quotes. closed is false when the text ends inside it (a dangling
+// backslash, a quote never closed): lib/pq rejects that.
+func (sc *kvScanner) value() (v span, closed bool) {
+	if sc.s[sc.i] != '\'' {
+		v.start = sc.i
+		for !sc.done() {
+			r, n := sc.peek()
+			if unicode.IsSpace(r) {
+				break
+			}
+			if r == '\\' {
+				if sc.i+n >= len(sc.s) {
+					return v, false
+				}
+				_, n2 := utf8.DecodeRuneInString(sc.s[sc.i+n:])
+				n += n2
+			}
+			sc.i += n
+		}
+		v.end = sc.i
+		return v, true
+	}
+	sc.i++ // opening quote
+	v.start = sc.i
+	for !sc.done() {
+		r, n := sc.peek()
+		if r == '\'' {
+			v.end = sc.i
+			sc.i++ // closing quote
+			return v, true
+		}
+		if r == '\\' && sc.i+n < len(sc.s) {
+			_, n2 := utf8.DecodeRuneInString(sc.s[sc.i+n:])
+			n += n2
+		}
+		sc.i += n
+	}
+	return v, false
+}
