@@ -4,6 +4,7 @@ import (
 	"io"
 	"strconv"
 	"strings"
+	"time"
 
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
@@ -14,7 +15,7 @@ import (
 // level or below, so every event stays one line.
 func newLogger(w io.Writer, level zapcore.Level, format string) *zap.Logger {
 	enc := zap.NewProductionEncoderConfig()
-	enc.EncodeTime = zapcore.ISO8601TimeEncoder
+	enc.EncodeTime = utcISO8601
 	enc.EncodeDuration = zapcore.StringDurationEncoder
 	var encoder zapcore.Encoder
 	if format == "json" {
@@ -23,7 +24,9 @@ func newLogger(w io.Writer, level zapcore.Level, format string) *zap.Logger {
 		enc.EncodeLevel = zapcore.CapitalLevelEncoder
 		encoder = zapcore.NewConsoleEncoder(enc)
 	}
-	core := zapcore.NewCore(encoder, zapcore.Lock(zapcore.AddSync(w)), level)
+	// Each entry is one write(2); there is nothing to sync, and fsync on a
+	// pipe or terminal only fails.
+	core := zapcore.NewCore(encoder, zapcore.Lock(noSync{w}), level)
 	return zap.New(core, zap.AddStacktrace(zapcore.DPanicLevel)).Named("lastcall")
 }
 
@@ -47,3 +50,14 @@ func asyncPreemptOff(godebug string) bool {
 	}
 	return off
 }
+
+// utcISO8601 writes times in UTC, as containers and log collectors expect,
+// without loading the local time zone from /etc/localtime at the first line.
+func utcISO8601(t time.Time, enc zapcore.PrimitiveArrayEncoder) {
+	enc.AppendString(t.UTC().Format("2006-01-02T15:04:05.000Z"))
+}
+
+// noSync is a WriteSyncer whose Sync does nothing.
+type noSync struct{ io.Writer }
+
+func (noSync) Sync() error { return nil }

@@ -156,7 +156,6 @@ func versionLine() string {
 // run supervises the child and returns lastcall's exit code.
 func run(ctx context.Context, s settings, lookupEnv func(string) (string, bool), stderr io.Writer) int {
 	logger := newLogger(stderr, s.logLevel, s.logFormat)
-	defer func() { _ = logger.Sync() }()
 	getenv := func(k string) string { v, _ := lookupEnv(k); return v }
 	plan, platform, err := stopPlan(s, getenv)
 	if err != nil {

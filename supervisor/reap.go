@@ -25,7 +25,7 @@ func (s *supervisor) reapAll() (hasChildren bool) {
 			return false
 		case pid == 0:
 			return true
-		case pid == s.child.Pid:
+		case pid == s.childPid:
 			s.childExited(ws)
 		default:
 			s.log.Debug("reaped", zap.Int("pid", pid), zap.Int("exit_code", signals.ExitCode(ws)))
@@ -36,7 +36,7 @@ func (s *supervisor) reapAll() (hasChildren bool) {
 func (s *supervisor) childExited(ws syscall.WaitStatus) {
 	s.exited = true
 	s.res.ExitCode = signals.ExitCode(ws)
-	fields := []zap.Field{zap.Int("child_pid", s.child.Pid), zap.Int("exit_code", s.res.ExitCode),
+	fields := []zap.Field{zap.Int("child_pid", s.childPid), zap.Int("exit_code", s.res.ExitCode),
 		zap.Duration("elapsed", time.Since(s.started)), zap.String("step", "exit")}
 	if ws.Signaled() {
 		fields = append(fields, zap.String("signal", signals.Name(ws.Signal())))
@@ -69,7 +69,7 @@ func (s *supervisor) signalTree(sig syscall.Signal) int {
 		}
 	case !s.exited:
 		// The group id cannot be reused while its leader is not reaped.
-		_ = unix.Kill(-s.child.Pid, sig)
+		_ = unix.Kill(-s.childPid, sig)
 	}
 	tree := s.descendants()
 	for _, p := range tree {

@@ -39,9 +39,9 @@ type supervisor struct {
 	pid1    bool // PID 1 of lastcall's own PID namespace
 	ownProc bool // /proc shows that namespace
 
-	child   *os.Process
-	started time.Time
-	exited  bool
+	childPid int
+	started  time.Time
+	exited   bool
 
 	stopBegan time.Time      // zero until a stop begins
 	stopSig   syscall.Signal // the stop signal that began it
@@ -57,9 +57,10 @@ type supervisor struct {
 // still alive when the child has exited.
 //
 // Run subscribes to every signal it forwards before the child starts, so
-// signals that arrive early are delivered once it runs. When Run returns,
-// those signals are left ignored, so that a late one cannot kill the
-// caller before it exits with the child's code.
+// signals that arrive early are delivered once it runs. It keeps them when
+// it returns: a late one is dropped and cannot kill the caller before it
+// exits with the child's code (giving 55 signals back would also cost as
+// many system calls on the way out).
 //
 // Run fails only before the child runs: a *StartError when it cannot be
 // started. Once the child runs, only its exit ends Run.
@@ -68,22 +69,17 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 		return Result{}, errors.New("no command to run")
 	}
 	s := newSupervisor(cfg)
-	forwarded := s.subscribe()
-	defer func() {
-		signal.Ignore(forwarded...)
-		signal.Stop(s.chld)
-	}()
+	s.subscribe()
 	s.becomeSubreaper()
 	if beforeStartHook != nil {
 		beforeStartHook()
 	}
-	child, err := startChild(cfg)
+	pid, err := startChild(cfg)
 	if err != nil {
 		return Result{}, err
 	}
-	defer child.Release()
-	s.child, s.started = child, time.Now()
-	s.log.Debug("child started", zap.Int("child_pid", child.Pid), zap.Strings("command", cfg.Args),
+	s.childPid, s.started = pid, time.Now()
+	s.log.Debug("child started", zap.Int("child_pid", pid), zap.Strings("command", cfg.Args),
 		zap.Bool("pid1", s.pid1))
 	s.supervise(ctx)
 	s.cleanUp()
@@ -113,18 +109,17 @@ func newSupervisor(cfg Config) *supervisor {
 	return s
 }
 
-// subscribe registers for SIGCHLD and every signal lastcall forwards, and
-// returns the latter. SIGHUP and SIGINT that lastcall inherited ignored
-// (nohup, a background job of a script) stay ignored: lastcall does not
-// take them, and the child inherits them ignored.
-func (s *supervisor) subscribe() []os.Signal {
-	var forwarded, list []os.Signal
+// subscribe registers for SIGCHLD and every signal lastcall forwards.
+// SIGHUP and SIGINT that lastcall inherited ignored (nohup, a background
+// job of a script) stay ignored: lastcall does not take them, and the child
+// inherits them ignored.
+func (s *supervisor) subscribe() {
+	var forwarded []os.Signal
 	for _, sig := range signals.Forwardable(s.cfg.ForwardURG) {
 		if signal.Ignored(sig) {
 			s.log.Debug("signal inherited ignored, not forwarded", zap.String("signal", signals.Name(sig)))
 			continue
 		}
-		list = append(list, sig)
 		if s.stopSet[sig] {
 			signal.Notify(s.stops, sig)
 			continue
@@ -133,7 +128,6 @@ func (s *supervisor) subscribe() []os.Signal {
 	}
 	signal.Notify(s.other, forwarded...)
 	signal.Notify(s.chld, syscall.SIGCHLD)
-	return list
 }
 
 // becomeSubreaper makes orphaned descendants lastcall's children, so that

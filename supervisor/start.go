@@ -19,33 +19,39 @@ const (
 )
 
 // startChild starts cfg.Args in its own process group with lastcall's own
-// stdin, stdout and stderr. When stdin is a terminal whose foreground group
-// is lastcall's, the child's group takes the foreground so that Ctrl-C and
-// job control reach the app.
-func startChild(cfg Config) (*os.Process, error) {
+// stdin, stdout and stderr, and returns its pid. When stdin is a terminal
+// whose foreground group is lastcall's, the child's group takes the
+// foreground so that Ctrl-C and job control reach the app.
+//
+// It uses syscall.ForkExec, not os.StartProcess: lastcall reaps with
+// wait4(-1) and never needs an *os.Process, and os.StartProcess spends a
+// throwaway process on its first call to probe for pidfd support. Signals
+// to the child by pid are safe: its pid cannot be reused before lastcall
+// itself reaps it.
+func startChild(cfg Config) (int, error) {
 	name := cfg.Args[0]
 	path, err := lookPath(name)
 	if err != nil {
-		return nil, err
+		return 0, err
 	}
 	sys := &syscall.SysProcAttr{Setpgid: true, Credential: cfg.Credential}
 	if ownsForeground(0) {
 		sys.Foreground = true
 		sys.Ctty = 0
 	}
-	attr := &os.ProcAttr{
-		Env:   cfg.Env,
-		Files: []*os.File{os.Stdin, os.Stdout, os.Stderr},
+	env := cfg.Env
+	if env == nil {
+		env = os.Environ()
+	}
+	pid, err := syscall.ForkExec(path, cfg.Args, &syscall.ProcAttr{
+		Env:   env,
+		Files: []uintptr{0, 1, 2},
 		Sys:   sys,
-	}
-	if attr.Env == nil {
-		attr.Env = os.Environ()
-	}
-	p, err := os.StartProcess(path, cfg.Args, attr)
+	})
 	if err != nil {
-		return nil, &StartError{Command: name, Code: startErrorCode(err), Err: unwrapPathError(err)}
+		return 0, &StartError{Command: name, Code: startErrorCode(err), Err: err}
 	}
-	return p, nil
+	return pid, nil
 }
 
 // lookPath finds name the way a shell does: in PATH when it has no slash,
@@ -87,14 +93,6 @@ func startErrorCode(err error) int {
 		return codeNotFound
 	}
 	return codeNotExecutable
-}
-
-func unwrapPathError(err error) error {
-	var pe *fs.PathError
-	if errors.As(err, &pe) {
-		return pe.Err
-	}
-	return err
 }
 
 // ownsForeground reports whether fd is a terminal whose foreground process

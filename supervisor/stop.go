@@ -19,7 +19,7 @@ func (s *supervisor) stopSignal(sig syscall.Signal) {
 	if s.stopBegan.IsZero() {
 		s.stopBegan, s.stopSig = time.Now(), sig
 		s.res.Stopped = true
-		s.log.Info("stop signal received", zap.String("signal", name), zap.Int("child_pid", s.child.Pid),
+		s.log.Info("stop signal received", zap.String("signal", name), zap.Int("child_pid", s.childPid),
 			zap.String("plan", s.cfg.Plan.String()), zap.Duration("budget", s.cfg.Budget),
 			zap.String("platform", s.cfg.Platform), zap.Time("kill_at", s.stopBegan.Add(s.cfg.Plan.KillAt)),
 			zap.String("step", "stop"))
@@ -92,15 +92,15 @@ func (s *supervisor) forward(sig syscall.Signal) {
 	}
 	var err error
 	if s.cfg.ForwardToGroup {
-		err = unix.Kill(-s.child.Pid, sig)
+		err = unix.Kill(-s.childPid, sig)
 	} else {
-		err = s.child.Signal(sig)
+		err = unix.Kill(s.childPid, sig)
 	}
 	if err != nil {
 		s.log.Debug("forward failed", zap.String("signal", signals.Name(sig)), zap.Error(err))
 		return
 	}
-	s.log.Log(level, "forwarded", zap.String("signal", signals.Name(sig)), zap.Int("child_pid", s.child.Pid),
+	s.log.Log(level, "forwarded", zap.String("signal", signals.Name(sig)), zap.Int("child_pid", s.childPid),
 		zap.Bool("group", s.cfg.ForwardToGroup), zap.String("step", "forward"))
 }
 
@@ -113,6 +113,6 @@ func (s *supervisor) escalate(why string) {
 	s.nextStep = len(s.cfg.Plan.Steps)
 	n := s.signalTree(syscall.SIGKILL)
 	s.log.Warn(why+", escalated to SIGKILL", zap.String("signal", "SIGKILL"),
-		zap.Int("child_pid", s.child.Pid), zap.Int("processes", n),
+		zap.Int("child_pid", s.childPid), zap.Int("processes", n),
 		zap.Duration("elapsed", time.Since(s.stopBegan)), zap.String("step", "escalate"))
 }
