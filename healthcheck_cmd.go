@@ -66,6 +66,9 @@ func newHealthcheckCommand(lookupEnv func(string) (string, bool), stdout, stderr
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if earlySignals != nil {
+				earlySignals.Release() // a probe runs no child: signals act as usual
+			}
 			s, err := resolveHealthcheck(cmd.Flags(), lookupEnv)
 			if err != nil {
 				return err

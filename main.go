@@ -64,7 +64,14 @@ var version = ""
 // When empty, the VCS stamp in the build info is used, if any.
 var commit = ""
 
+// earlySignals is lastcall's signal subscription, started first thing in
+// main so that a stop signal in lastcall's first milliseconds is queued,
+// not fatal, and so that its cost overlaps the rest of the setup. It is nil
+// when tests call execute, and Run then subscribes itself.
+var earlySignals *supervisor.Subscription
+
 func main() {
+	earlySignals = supervisor.Subscribe(asyncPreemptOff(os.Getenv("GODEBUG")))
 	os.Exit(execute(context.Background(), os.Args[1:], os.LookupEnv, os.Stdout, os.Stderr))
 }
 
@@ -76,7 +83,11 @@ func execute(ctx context.Context, args []string, lookupEnv func(string) (string,
 	cmd.SetArgs(args)
 	if err := cmd.ExecuteContext(ctx); err != nil {
 		fmt.Fprintf(stderr, "lastcall: %v\n", err)
-		return exitUsage
+		var usage *usageError
+		if errors.As(err, &usage) {
+			return exitUsage
+		}
+		return exitFailed
 	}
 	return code
 }
@@ -172,6 +183,7 @@ func run(ctx context.Context, s settings, lookupEnv func(string) (string, bool),
 		SecondStopKills: s.secondStopKills,
 		Rewrite:         s.rewrite,
 		ForwardToGroup:  s.forwardToGroup,
+		Signals:         earlySignals,
 		ForwardURG:      asyncPreemptOff(getenv("GODEBUG")),
 		Credential:      s.user.cred,
 		Env:             childEnv(s),
@@ -197,17 +209,17 @@ func exitCode(logger *zap.Logger, remap signals.Remap, res supervisor.Result, er
 	switch {
 	case errors.As(err, &startErr):
 		logger.Error("cannot start command", zap.String("command", startErr.Command),
-			zap.Int("exit_code", startErr.Code), zap.Error(startErr.Err))
+			zap.Int("exit_code", startErr.Code), zap.Error(startErr.Err), zap.String("step", "start"))
 		return startErr.Code
 	case err != nil:
-		logger.Error("lastcall failed", zap.Int("exit_code", exitFailed), zap.Error(err))
+		logger.Error("lastcall failed", zap.Int("exit_code", exitFailed), zap.Error(err), zap.String("step", "start"))
 		return exitFailed
 	}
 	code := remap.Apply(res.ExitCode)
 	level := zapcore.DebugLevel
-	if res.Stopped || res.Leftovers > 0 {
+	if res.Stopped || res.Leftovers > 0 || res.Signaled {
 		level = zapcore.InfoLevel
 	}
-	logger.Log(level, "exit", zap.Int("exit_code", code), zap.Int("child_exit_code", res.ExitCode))
+	logger.Log(level, "exit", zap.Int("exit_code", code), zap.Int("child_exit_code", res.ExitCode), zap.String("step", "exit"))
 	return code
 }

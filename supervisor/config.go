@@ -39,7 +39,10 @@ type Config struct {
 	// ForwardToGroup sends forwarded signals to the child's process group
 	// instead of the child alone.
 	ForwardToGroup bool
-	// ForwardURG forwards SIGURG too. Only safe when the Go runtime's async
+	// Signals is the subscription made by Subscribe, as early as the
+	// caller could; nil means Run subscribes itself.
+	Signals *Subscription
+	// ForwardURG, when Run subscribes itself, forwards SIGURG too. Only safe when the Go runtime's async
 	// preemption is off, since the runtime sends itself SIGURG otherwise.
 	ForwardURG bool
 	// Credential, when set, is the user, group and supplementary groups the
@@ -53,6 +56,8 @@ type Config struct {
 type Result struct {
 	// ExitCode is the child's exit code, or 128+N if signal N killed it.
 	ExitCode int
+	// Signaled is true when a signal killed the child.
+	Signaled bool
 	// Stopped is true when a stop signal (or the context) began a stop.
 	Stopped bool
 	// Leftovers counts descendants that were still alive when the child

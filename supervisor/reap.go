@@ -15,9 +15,13 @@ import (
 // collect, and reports whether lastcall still has children. It is the only
 // caller of wait4 in lastcall: nothing else may steal a status.
 func (s *supervisor) reapAll() (hasChildren bool) {
+	options := syscall.WNOHANG
+	if s.tty && !s.exited {
+		options |= syscall.WUNTRACED // job control: follow the child's stops
+	}
 	for {
 		var ws syscall.WaitStatus
-		pid, err := syscall.Wait4(-1, &ws, syscall.WNOHANG, nil)
+		pid, err := syscall.Wait4(-1, &ws, options, nil)
 		switch {
 		case errors.Is(err, syscall.EINTR):
 			continue
@@ -25,6 +29,10 @@ func (s *supervisor) reapAll() (hasChildren bool) {
 			return false
 		case pid == 0:
 			return true
+		case ws.Stopped():
+			if pid == s.childPid {
+				s.childStopped(ws.StopSignal())
+			}
 		case pid == s.childPid:
 			s.childExited(ws)
 		default:
@@ -35,7 +43,7 @@ func (s *supervisor) reapAll() (hasChildren bool) {
 
 func (s *supervisor) childExited(ws syscall.WaitStatus) {
 	s.exited = true
-	s.res.ExitCode = signals.ExitCode(ws)
+	s.res.ExitCode, s.res.Signaled = signals.ExitCode(ws), ws.Signaled()
 	fields := []zap.Field{zap.Int("child_pid", s.childPid), zap.Int("exit_code", s.res.ExitCode),
 		zap.Duration("elapsed", time.Since(s.started)), zap.String("step", "exit")}
 	if ws.Signaled() {
@@ -103,6 +111,11 @@ func (s *supervisor) cleanUp() {
 	if !s.reapAll() {
 		return
 	}
+	if !s.pid1 && !s.ownProc {
+		s.log.Warn("descendants left, but /proc belongs to another PID namespace: leaving them",
+			zap.String("step", "leftovers"))
+		return
+	}
 	began := time.Now()
 	s.res.Leftovers = s.signalTree(syscall.SIGTERM)
 	s.signalTree(syscall.SIGCONT)
@@ -114,16 +127,15 @@ func (s *supervisor) cleanUp() {
 	for s.reapAll() {
 		select {
 		case <-s.chld:
-		case sig := <-s.stops:
-			s.log.Info("stop signal during cleanup, killing leftovers now", zap.String("signal", signals.Name(sig.(syscall.Signal))))
-			deadline.Reset(0)
-		case sig := <-s.other:
-			s.log.Debug("no child to forward to", zap.String("signal", signals.Name(sig.(syscall.Signal))))
-		case <-deadline.C:
-			if !s.pid1 && !s.ownProc {
-				s.log.Warn("cannot see leftovers without this namespace's /proc: leaving them", zap.String("step", "leftovers"))
-				return
+		case sig := <-s.sigs:
+			if !s.stopSet[sig.(syscall.Signal)] {
+				s.log.Debug("no child to forward to", zap.String("signal", signals.Name(sig.(syscall.Signal))))
+				break
 			}
+			s.log.Info("stop signal during cleanup, killing leftovers now",
+				zap.String("signal", signals.Name(sig.(syscall.Signal))), zap.String("step", "leftovers"))
+			deadline.Reset(0)
+		case <-deadline.C:
 			n := s.signalTree(syscall.SIGKILL)
 			if !killed {
 				s.log.Warn("leftovers still alive, killed", zap.Int("processes", n), zap.String("signal", "SIGKILL"),

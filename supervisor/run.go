@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"os"
-	"os/signal"
 	"syscall"
 	"time"
 
@@ -28,18 +27,15 @@ type supervisor struct {
 	cfg Config
 	log *zap.Logger
 
-	// Three channels, so that a storm of one signal can never crowd out
-	// another: os/signal drops a signal when its channel is full.
-	// SIGCHLD only says "something to reap", so one slot is enough.
-	chld  chan os.Signal
-	stops chan os.Signal
-	other chan os.Signal
+	sigs <-chan os.Signal // every forwarded signal, see Subscription
+	chld <-chan os.Signal
 
 	stopSet map[syscall.Signal]bool
 	pid1    bool // PID 1 of lastcall's own PID namespace
 	ownProc bool // /proc shows that namespace
 
 	childPid int
+	tty      bool // the child holds the terminal's foreground
 	started  time.Time
 	exited   bool
 
@@ -68,31 +64,38 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	if len(cfg.Args) == 0 {
 		return Result{}, errors.New("no command to run")
 	}
-	s := newSupervisor(cfg)
-	s.subscribe()
+	sub := cfg.Signals
+	if sub == nil {
+		sub = Subscribe(cfg.ForwardURG)
+	}
+	sub.wait()
+	s := newSupervisor(cfg, sub)
 	s.becomeSubreaper()
 	if beforeStartHook != nil {
 		beforeStartHook()
 	}
-	pid, err := startChild(cfg)
+	pid, tty, err := startChild(cfg)
 	if err != nil {
 		return Result{}, err
 	}
 	s.childPid, s.started = pid, time.Now()
-	s.log.Debug("child started", zap.Int("child_pid", pid), zap.Strings("command", cfg.Args),
-		zap.Bool("pid1", s.pid1))
+	if tty {
+		s.followTerminal()
+	}
+	s.log.Debug("child started", zap.Int("child_pid", pid), zap.String("command", cfg.Args[0]),
+		zap.Int("args", len(cfg.Args)-1), zap.Bool("pid1", s.pid1), zap.String("step", "start"))
 	s.supervise(ctx)
+	s.restoreTerminal()
 	s.cleanUp()
 	return s.res, nil
 }
 
-func newSupervisor(cfg Config) *supervisor {
+func newSupervisor(cfg Config, sub *Subscription) *supervisor {
 	s := &supervisor{
 		cfg:     cfg,
 		log:     cfg.Logger,
-		chld:    make(chan os.Signal, 1),
-		stops:   make(chan os.Signal, len(cfg.StopSignals)+1),
-		other:   make(chan os.Signal, 64),
+		sigs:    sub.sigs,
+		chld:    sub.chld,
 		stopSet: make(map[syscall.Signal]bool, len(cfg.StopSignals)),
 		pid1:    os.Getpid() == 1,
 		ownProc: procIsOurs(),
@@ -106,28 +109,10 @@ func newSupervisor(cfg Config) *supervisor {
 	if len(s.cfg.Plan.Steps) == 0 {
 		s.cfg.Plan.Steps = []signals.StopStep{{At: s.cfg.Plan.PreStopDelay}}
 	}
-	return s
-}
-
-// subscribe registers for SIGCHLD and every signal lastcall forwards.
-// SIGHUP and SIGINT that lastcall inherited ignored (nohup, a background
-// job of a script) stay ignored: lastcall does not take them, and the child
-// inherits them ignored.
-func (s *supervisor) subscribe() {
-	var forwarded []os.Signal
-	for _, sig := range signals.Forwardable(s.cfg.ForwardURG) {
-		if signal.Ignored(sig) {
-			s.log.Debug("signal inherited ignored, not forwarded", zap.String("signal", signals.Name(sig)))
-			continue
-		}
-		if s.stopSet[sig] {
-			signal.Notify(s.stops, sig)
-			continue
-		}
-		forwarded = append(forwarded, sig)
+	for _, sig := range sub.skipped {
+		s.log.Debug("signal inherited ignored, not forwarded", zap.String("signal", signals.Name(sig)))
 	}
-	signal.Notify(s.other, forwarded...)
-	signal.Notify(s.chld, syscall.SIGCHLD)
+	return s
 }
 
 // becomeSubreaper makes orphaned descendants lastcall's children, so that
@@ -151,10 +136,8 @@ func (s *supervisor) supervise(ctx context.Context) {
 		select {
 		case <-s.chld:
 			s.reapAll()
-		case sig := <-s.stops:
-			s.stopSignal(sig.(syscall.Signal))
-		case sig := <-s.other:
-			s.forward(s.cfg.Rewrite.Apply(sig.(syscall.Signal)))
+		case sig := <-s.sigs:
+			s.handleSignal(sig.(syscall.Signal))
 		case <-timerC(s.stepTimer):
 			s.runPlan()
 		case <-done:
@@ -162,6 +145,16 @@ func (s *supervisor) supervise(ctx context.Context) {
 			s.stopSignal(syscall.SIGTERM)
 		}
 	}
+}
+
+// handleSignal begins or continues a stop for a stop signal and forwards
+// any other, after the rewrite table.
+func (s *supervisor) handleSignal(sig syscall.Signal) {
+	if s.stopSet[sig] {
+		s.stopSignal(sig)
+		return
+	}
+	s.forward(s.cfg.Rewrite.Apply(sig))
 }
 
 func timerC(t *time.Timer) <-chan time.Time {

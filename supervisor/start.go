@@ -2,6 +2,7 @@ package supervisor
 
 import (
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"os/exec"
@@ -21,18 +22,18 @@ const (
 // startChild starts cfg.Args in its own process group with lastcall's own
 // stdin, stdout and stderr, and returns its pid. When stdin is a terminal
 // whose foreground group is lastcall's, the child's group takes the
-// foreground so that Ctrl-C and job control reach the app.
+// foreground so that Ctrl-C and job control reach the app, and tty says so.
 //
 // It uses syscall.ForkExec, not os.StartProcess: lastcall reaps with
 // wait4(-1) and never needs an *os.Process, and os.StartProcess spends a
 // throwaway process on its first call to probe for pidfd support. Signals
 // to the child by pid are safe: its pid cannot be reused before lastcall
 // itself reaps it.
-func startChild(cfg Config) (int, error) {
+func startChild(cfg Config) (pid int, tty bool, err error) {
 	name := cfg.Args[0]
 	path, err := lookPath(name)
 	if err != nil {
-		return 0, err
+		return 0, false, err
 	}
 	sys := &syscall.SysProcAttr{Setpgid: true, Credential: cfg.Credential}
 	if ownsForeground(0) {
@@ -43,15 +44,15 @@ func startChild(cfg Config) (int, error) {
 	if env == nil {
 		env = os.Environ()
 	}
-	pid, err := syscall.ForkExec(path, cfg.Args, &syscall.ProcAttr{
+	pid, err = syscall.ForkExec(path, cfg.Args, &syscall.ProcAttr{
 		Env:   env,
 		Files: []uintptr{0, 1, 2},
 		Sys:   sys,
 	})
 	if err != nil {
-		return 0, &StartError{Command: name, Code: startErrorCode(err), Err: err}
+		return 0, false, startError(name, err)
 	}
-	return pid, nil
+	return pid, sys.Foreground, nil
 }
 
 // lookPath finds name the way a shell does: in PATH when it has no slash,
@@ -69,7 +70,12 @@ func lookPath(name string) (string, error) {
 		return path, nil
 	}
 	if err != nil {
-		return "", &StartError{Command: name, Code: lookPathErrorCode(name), Err: errors.New("command not found in PATH")}
+		code := lookPathErrorCode(name)
+		why := "command not found in PATH"
+		if code == codeNotExecutable {
+			why = "found in PATH but not executable"
+		}
+		return "", &StartError{Command: name, Code: code, Err: errors.New(why)}
 	}
 	return path, nil
 }
@@ -88,11 +94,25 @@ func lookPathErrorCode(name string) int {
 	return codeNotFound
 }
 
-func startErrorCode(err error) int {
-	if errors.Is(err, fs.ErrNotExist) {
-		return codeNotFound
+// startError tells a command that is not there (127) or cannot be run
+// (126), as a shell reports them, from a failure that is lastcall's own
+// (no memory, no processes left), which is not a StartError.
+func startError(name string, err error) error {
+	var errno syscall.Errno
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return &StartError{Command: name, Code: codeNotFound, Err: err}
+	case errors.As(err, &errno) && notExecutable[errno]:
+		return &StartError{Command: name, Code: codeNotExecutable, Err: err}
 	}
-	return codeNotExecutable
+	return fmt.Errorf("start %q: %w", name, err)
+}
+
+// notExecutable are the execve errors that mean the file cannot be run.
+var notExecutable = map[syscall.Errno]bool{
+	syscall.EACCES: true, syscall.ENOEXEC: true, syscall.EISDIR: true, syscall.EPERM: true,
+	syscall.ETXTBSY: true, syscall.ELOOP: true, syscall.ENAMETOOLONG: true, syscall.ENOTDIR: true,
+	syscall.ELIBBAD: true,
 }
 
 // ownsForeground reports whether fd is a terminal whose foreground process

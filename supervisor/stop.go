@@ -97,7 +97,11 @@ func (s *supervisor) forward(sig syscall.Signal) {
 		err = unix.Kill(s.childPid, sig)
 	}
 	if err != nil {
-		s.log.Debug("forward failed", zap.String("signal", signals.Name(sig)), zap.Error(err))
+		if level == zap.InfoLevel {
+			level = zap.WarnLevel // a stop signal that reached nobody must show
+		}
+		s.log.Log(level, "forward failed", zap.String("signal", signals.Name(sig)), zap.Error(err),
+			zap.String("step", "forward"))
 		return
 	}
 	s.log.Log(level, "forwarded", zap.String("signal", signals.Name(sig)), zap.Int("child_pid", s.childPid),
