@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -178,6 +179,12 @@ func parseStopSignals(src source) ([]syscall.Signal, error) {
 	sigs, err := signals.ParseList(src.text)
 	if err != nil {
 		return nil, src.invalid(fmt.Sprintf("%s (%v)", wantSignals, err))
+	}
+	for _, sig := range sigs {
+		if !slices.Contains(signals.Forwardable(true), sig) {
+			why := signals.NotForwarded()[sig]
+			return nil, src.invalid(fmt.Sprintf("%s; lastcall never receives %s: %s", wantSignals, signals.Name(sig), why))
+		}
 	}
 	return sigs, nil
 }

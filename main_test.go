@@ -123,6 +123,8 @@ func TestUsageErrors(t *testing.T) {
 		{"bad leftover grace", withChild("--leftover-grace", "soon"), nil, "--leftover-grace"},
 		{"bad stop signals", withChild("--stop-signals", "TERM,NOPE"), nil, "--stop-signals"},
 		{"empty stop signals", withChild("--stop-signals", ""), nil, "--stop-signals"},
+		{"KILL as a stop signal", withChild("--stop-signals", "TERM,KILL"), nil, "--stop-signals"},
+		{"CHLD as a stop signal", withChild("--stop-signals", "CHLD"), nil, "--stop-signals"},
 		{"bad forward-to", withChild("--forward-to", "parent"), nil, "--forward-to"},
 		{"bad remap-exit", withChild("--remap-exit", "143"), nil, "--remap-exit"},
 		{"remap-exit out of range", withChild("--remap-exit", "143:256"), nil, "--remap-exit"},
