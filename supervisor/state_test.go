@@ -98,7 +98,8 @@ func TestCtrlCReachesForegroundChild(t *testing.T) {
 			t.Fatal(err)
 		}
 		r.waitLine("got SIGINT")
-		master.Close()
+		// Wait before closing the master: a hang-up would reach the
+		// session leader (unshare, in pid1 mode) and kill it.
 		if got := r.wait(); got != 0 {
 			t.Errorf("exit code %d, want 0; stderr:\n%s", got, r.stderr)
 		}
