@@ -1,7 +1,11 @@
 // Package healthcheck runs one bounded probe and says in one line whether the
 // target is healthy: an HTTP GET, a TCP connect, or a PostgreSQL connect and
-// SELECT 1. It knows nothing of processes; lastcall's healthcheck subcommand
-// and, later, the Postgres drain check and readiness wait build on it.
+// SELECT 1. It also holds the pieces of the Postgres drain check and of the
+// wait for the database: what a DSN connects to ([Endpoints]), the sockets
+// that given processes hold to it ([LocalHolders], from /proc/net and
+// sock_diag), the sessions the server shows for a tag ([OpenMonitor]), and
+// [WaitReady]. It never starts, signals or reaps a process: the supervisor
+// does that, and hands over the pids to look at.
 //
 // Every probe takes a timeout and the caller's context; the probe returns by
 // the earlier of the two deadlines (plus the time to close its sockets), and

@@ -1,0 +1,104 @@
+package healthcheck
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/lib/pq"
+)
+
+// resolveTimeout bounds the name lookups of [Endpoints], all of them together.
+const resolveTimeout = 2 * time.Second
+
+// Endpoint is one server a DSN connects to, as lib/pq reads the DSN.
+type Endpoint struct {
+	// Network is "tcp" or "unix".
+	Network string
+	// Host is the host as the DSN names it: a name, an IP literal, a socket
+	// directory (or @abstract name), or "" when only hostaddr names it.
+	Host string
+	// IPs are the addresses of a TCP endpoint: hostaddr when the DSN gives
+	// it, the literal, 127.0.0.1 and ::1 for localhost, or what the resolver
+	// answered. Empty when the lookup failed.
+	IPs []netip.Addr
+	// Port is the TCP port, or the number in the unix socket's name.
+	Port uint16
+	// SocketPath is dir/.s.PGSQL.<port> for a unix endpoint, "" for TCP.
+	SocketPath string
+}
+
+// Endpoints lists the servers dsn connects to, in lib/pq's order: the first
+// host, then every further one of a multi-host DSN (host=a,b port=1,2 or
+// postgres://a,b/db?port=1,2), PG* variables filling in what dsn leaves out.
+// Host names are resolved under one deadline of a few seconds; "localhost"
+// (and an empty host, which lib/pq dials as the local system) are the
+// loopback addresses without a lookup.
+//
+// The error is a *[ConfigError] when lib/pq rejects dsn; then eps is nil.
+// When lookups fail, eps is still complete (those endpoints have no IPs) and
+// err names the hosts that did not resolve.
+func Endpoints(dsn string) (eps []Endpoint, err error) {
+	cfg, err := pq.NewConfig(dsn)
+	if err != nil {
+		return nil, configError(dsn, err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), resolveTimeout)
+	defer cancel()
+	hosts := []pq.ConfigMultihost{{Host: cfg.Host, Hostaddr: cfg.Hostaddr, Port: cfg.Port}}
+	hosts = append(hosts, cfg.Multi...)
+	var errs []error
+	for _, h := range hosts {
+		ep, err := endpointOf(ctx, h)
+		if err != nil {
+			errs = append(errs, err)
+		}
+		eps = append(eps, ep)
+	}
+	return eps, errors.Join(errs...)
+}
+
+// endpointOf is where lib/pq dials for one host (see pq.Config's network):
+// hostaddr wins, then an absolute path or @name is a unix socket directory,
+// else a TCP host.
+func endpointOf(ctx context.Context, h pq.ConfigMultihost) (Endpoint, error) {
+	ep := Endpoint{Network: "tcp", Host: h.Host, Port: h.Port}
+	switch {
+	case h.Hostaddr.IsValid():
+		ep.IPs = []netip.Addr{h.Hostaddr.WithZone("")}
+		return ep, nil
+	case filepath.IsAbs(h.Host) || strings.HasPrefix(h.Host, "@"):
+		ep.Network = "unix"
+		ep.SocketPath = filepath.Join(h.Host, ".s.PGSQL."+strconv.Itoa(int(h.Port)))
+		return ep, nil
+	}
+	ips, err := resolve(ctx, h.Host)
+	ep.IPs = ips
+	return ep, err
+}
+
+// resolve looks host up: an IP literal as it is, localhost (and "", the
+// local system to Go's dialer) as the loopback addresses, else by the
+// resolver under ctx.
+func resolve(ctx context.Context, host string) ([]netip.Addr, error) {
+	if ip, err := netip.ParseAddr(host); err == nil {
+		return []netip.Addr{ip.WithZone("").Unmap()}, nil
+	}
+	if host == "" || strings.EqualFold(host, "localhost") {
+		return []netip.Addr{netip.AddrFrom4([4]byte{127, 0, 0, 1}), netip.IPv6Loopback()}, nil
+	}
+	ips, err := net.DefaultResolver.LookupNetIP(ctx, "ip", host)
+	if err != nil {
+		return nil, fmt.Errorf("resolve %s: %w", host, err)
+	}
+	for i, ip := range ips {
+		ips[i] = ip.WithZone("").Unmap()
+	}
+	return ips, nil
+}
