@@ -34,6 +34,7 @@ var helpers = map[string]func(args []string) int{
 	"grandchild":   grandchildHelper,
 	"leave-behind": leaveBehindHelper,
 	"exec-masked":  execMaskedHelper,
+	"ignore-tree":  ignoreTreeHelper,
 }
 
 func runHelper(name string, args []string) int {
@@ -62,6 +63,7 @@ func superviseHelper(args []string) int {
 	group := fs.Bool("group", false, "")
 	stops := fs.String("stop", "TERM,INT,QUIT", "")
 	raise := fs.String("raise-before-start", "", "")
+	urg := fs.Bool("urg", false, "")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -90,7 +92,7 @@ func superviseHelper(args []string) int {
 	log := zap.New(zapcore.NewCore(zapcore.NewConsoleEncoder(enc), zapcore.Lock(os.Stderr), zap.DebugLevel))
 	res, err := Run(context.Background(), Config{
 		Args: fs.Args(), Plan: plan, LeftoverGrace: *leftover, Rewrite: rw, SecondStopKills: *secondKills,
-		StopSignals: mustSignals(*stops), ForwardToGroup: *group, Logger: log,
+		StopSignals: mustSignals(*stops), ForwardToGroup: *group, ForwardURG: *urg, Logger: log,
 	})
 	var se *StartError
 	if errors.As(err, &se) {
@@ -117,7 +119,9 @@ func trapHelper(args []string) int {
 		prefix = args[1] + " "
 	}
 	ch := make(chan os.Signal, 64)
-	for _, sig := range signals.Forwardable(false) {
+	// SIGURG only when asked: the Go runtime sends it to itself for async
+	// preemption unless GODEBUG=asyncpreemptoff=1.
+	for _, sig := range signals.Forwardable(os.Getenv("LASTCALL_TEST_TRAP_URG") == "1") {
 		signal.Notify(ch, sig)
 	}
 	fmt.Printf("%sready %d\n", prefix, os.Getpid())
@@ -274,4 +278,38 @@ func pendingSignals() uint64 {
 		}
 	}
 	return mask
+}
+
+// ignoreTreeHelper starts two grandchildren that ignore SIGTERM, one in its
+// process group and one in a session of its own (out of reach of a group
+// kill), waits until both are ready, says "ready PID PID" and ignores
+// SIGTERM itself.
+func ignoreTreeHelper([]string) int {
+	signal.Ignore(syscall.SIGTERM, syscall.SIGINT, syscall.SIGQUIT)
+	var pids []string
+	for _, setsid := range []bool{false, true} {
+		r, w, err := os.Pipe()
+		if err != nil {
+			return 1
+		}
+		argv := helperCmd("ignore-term")
+		p, err := os.StartProcess(argv[0], argv, &os.ProcAttr{
+			Files: []*os.File{nil, w, os.Stderr},
+			Sys:   &syscall.SysProcAttr{Setsid: setsid},
+		})
+		w.Close()
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		buf := make([]byte, 64)
+		if n, _ := r.Read(buf); !strings.HasPrefix(string(buf[:n]), "ready") {
+			return 1
+		}
+		r.Close()
+		pids = append(pids, strconv.Itoa(p.Pid))
+	}
+	fmt.Printf("ready %s\n", strings.Join(pids, " "))
+	time.Sleep(time.Hour)
+	return 0
 }

@@ -5,7 +5,9 @@ import (
 	"crypto/rand"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -132,6 +134,61 @@ func TestIgnoreTermIsKilledAtDeadline(t *testing.T) {
 	})
 }
 
+// SIGKILL at the deadline reaches the whole tree: the child, a grandchild
+// in its process group and one that left it for a session of its own.
+func TestEscalationKillsTheWholeTree(t *testing.T) {
+	forEachMode(t, func(t *testing.T, m mode) {
+		r := startLastcall(t, m, nil, []string{"-grace", "300ms"}, helperCmd("ignore-tree")...)
+		var gc1, gc2 int
+		fmt.Sscanf(r.waitLine("ready"), "ready %d %d", &gc1, &gc2)
+		hostPids := []int{r.hostPid(m, gc1), r.hostPid(m, gc2)}
+		r.signal(m, syscall.SIGTERM)
+		if code := r.wait(); code != 137 {
+			t.Errorf("exit code %d, want 137; stderr:\n%s", code, r.stderr)
+		}
+		if !strings.Contains(r.stderr.String(), `"processes": 3`) {
+			t.Errorf("escalation did not count the child and two grandchildren:\n%s", r.stderr)
+		}
+		for _, pid := range hostPids {
+			if exists(pid) {
+				t.Errorf("grandchild %d outlived lastcall (or was left a zombie)", pid)
+			}
+		}
+	})
+}
+
+// SIGURG is forwarded only when asked (lastcall's GODEBUG turns async
+// preemption off): otherwise the Go runtime's own would reach the child.
+func TestSIGURGPolicy(t *testing.T) {
+	tests := []struct {
+		name  string
+		flags []string
+		want  bool
+	}{
+		{"not forwarded by default", nil, false},
+		{"forwarded with ForwardURG", []string{"-urg"}, true},
+	}
+	// Neither lastcall nor the trapping child sends itself SIGURG here.
+	t.Setenv("GODEBUG", "asyncpreemptoff=1")
+	t.Setenv("LASTCALL_TEST_TRAP_URG", "1")
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m := modes[0]
+			r := startLastcall(t, m, nil, tt.flags, helperCmd("trap", "SIGTERM")...)
+			r.waitLine("ready")
+			r.signal(m, syscall.SIGURG)
+			r.signal(m, syscall.SIGUSR1)
+			r.waitLine("got SIGUSR1")
+			r.signal(m, syscall.SIGTERM)
+			r.waitLine("got SIGTERM")
+			r.wait()
+			if got := slices.Contains(r.seen, "got SIGURG"); got != tt.want {
+				t.Errorf("child got SIGURG: %v, want %v; saw %q", got, tt.want, r.seen)
+			}
+		})
+	}
+}
+
 func TestOrphansAreReaped(t *testing.T) {
 	const orphans = 2000
 	forEachMode(t, func(t *testing.T, m mode) {
@@ -219,6 +276,8 @@ func TestForwardToGroup(t *testing.T) {
 	})
 }
 
+// Bytes pass through untouched: the child (cat) reads lastcall's stdin and
+// writes lastcall's stdout, which are the very files the test gave it.
 func TestStdinToStdoutByteForByte(t *testing.T) {
 	data := make([]byte, 1<<20)
 	if _, err := rand.Read(data); err != nil {
@@ -230,14 +289,24 @@ func TestStdinToStdoutByteForByte(t *testing.T) {
 		if err := os.WriteFile(in, data, 0o600); err != nil {
 			t.Fatal(err)
 		}
-		f, err := os.Open(in)
+		stdin, err := os.Open(in)
 		if err != nil {
 			t.Fatal(err)
 		}
-		defer f.Close()
-		r := startLastcall(t, m, f, nil, "/bin/sh", "-c", "exec cat > "+out)
-		if got := r.wait(); got != 0 {
-			t.Fatalf("exit code %d; stderr:\n%s", got, r.stderr)
+		defer stdin.Close()
+		stdout, err := os.Create(out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer stdout.Close()
+		argv := lastcallArgv(m, nil, nil, []string{"/bin/cat"})
+		cmd := exec.Command(argv[0], argv[1:]...)
+		cmd.Env = append(os.Environ(), helperEnv+"=1")
+		cmd.Stdin, cmd.Stdout = stdin, stdout
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		if err := cmd.Run(); err != nil {
+			t.Fatalf("%v; stderr:\n%s", err, &stderr)
 		}
 		got, err := os.ReadFile(out)
 		if err != nil {
@@ -247,4 +316,28 @@ func TestStdinToStdoutByteForByte(t *testing.T) {
 			t.Errorf("stdout differs from stdin: %d bytes in, %d out", len(data), len(got))
 		}
 	})
+}
+
+// With a /proc of another PID namespace every pid in it would be a
+// stranger's: lastcall says so and leaves the tree alone, at once.
+func TestForeignProcIsLeftAlone(t *testing.T) {
+	ns := []string{"unshare", "--pid", "--fork"}
+	if os.Geteuid() != 0 {
+		ns = []string{"unshare", "--user", "--map-root-user", "--pid", "--fork"}
+	}
+	// The shell stays PID 1 of the new namespace (it does not exec the
+	// last command, given a second one), so lastcall is not PID 1 there,
+	// and /proc is still the test's.
+	inner := strings.Join(append(helperCmd("supervise", "--"), "/bin/sh", "-c", "'sleep 30 & exit 0'"), " ")
+	cmd := exec.Command(ns[0], append(ns[1:], "/bin/sh", "-c", inner+"; exit $?")...)
+	cmd.Env = append(os.Environ(), helperEnv+"=1")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("%v:\n%s", err, out)
+	}
+	for _, want := range []string{"/proc belongs to another PID namespace", "leaving them"} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
 }
