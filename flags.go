@@ -63,6 +63,7 @@ type settings struct {
 
 	graceSet        bool          // --grace given: it wins over the plan
 	stopTimeout     time.Duration // 0: detect the platform's
+	stopTimeoutFrom string        // the flag or env var that gave it
 	preStopDelay    time.Duration
 	stopSequence    []signals.SequenceStep
 	rewrite         signals.Rewrite

@@ -79,7 +79,7 @@ func TestResolveSettings(t *testing.T) {
 		{"stop flags", []string{"--stop-timeout", "20s", "--pre-stop-delay", "5s", "--stop-sequence", "TERM,2s,INT,1s",
 			"--rewrite", "INT:TERM", "--rewrite", "HUP:0", "--second-stop", "kill", "app"}, nil,
 			with(func(s *settings) {
-				s.stopTimeout, s.preStopDelay = 20*time.Second, 5*time.Second
+				s.stopTimeout, s.stopTimeoutFrom, s.preStopDelay = 20*time.Second, "--stop-timeout", 5*time.Second
 				s.stopSequence = []signals.SequenceStep{{Signal: syscall.SIGTERM, Wait: 2 * time.Second}, {Signal: syscall.SIGINT, Wait: time.Second}}
 				s.rewrite = signals.Rewrite{syscall.SIGINT: syscall.SIGTERM, syscall.SIGHUP: 0}
 				s.secondStopKills = true
@@ -87,7 +87,7 @@ func TestResolveSettings(t *testing.T) {
 		{"stop env", []string{"app"}, map[string]string{"LASTCALL_STOP_TIMEOUT": "1m", "LASTCALL_PRE_STOP_DELAY": "1s",
 			"LASTCALL_REWRITE": "TERM:QUIT,INT:TERM", "LASTCALL_SECOND_STOP": "forward", "LASTCALL_STOP_SEQUENCE": "QUIT,3s,KILL"},
 			with(func(s *settings) {
-				s.stopTimeout, s.preStopDelay = time.Minute, time.Second
+				s.stopTimeout, s.stopTimeoutFrom, s.preStopDelay = time.Minute, "LASTCALL_STOP_TIMEOUT", time.Second
 				s.stopSequence = []signals.SequenceStep{{Signal: syscall.SIGQUIT, Wait: 3 * time.Second}}
 				s.rewrite = signals.Rewrite{syscall.SIGTERM: syscall.SIGQUIT, syscall.SIGINT: syscall.SIGTERM}
 			})},

@@ -168,16 +168,18 @@ func versionLine() string {
 func run(ctx context.Context, s settings, lookupEnv func(string) (string, bool), stderr io.Writer) int {
 	logger := newLogger(stderr, s.logLevel, s.logFormat)
 	getenv := func(k string) string { v, _ := lookupEnv(k); return v }
-	plan, platform, err := stopPlan(s, getenv)
+	plan, platform, budgetFrom, err := stopPlan(s, getenv)
 	if err != nil {
 		logger.Warn("the stop plan ends after the platform's SIGKILL", zap.Error(err), zap.String("plan", plan.String()),
-			zap.String("platform", platform.Name), zap.Duration("budget", platform.StopTimeout))
+			zap.String("platform", platform.Name), zap.Duration("budget", platform.StopTimeout),
+			zap.String("budget_from", budgetFrom), zap.String("step", "plan"))
 	}
 	res, err := supervisor.Run(ctx, supervisor.Config{
 		Args:            s.args,
 		Plan:            plan,
 		Budget:          platform.StopTimeout,
 		Platform:        platform.Name,
+		BudgetFrom:      budgetFrom,
 		LeftoverGrace:   s.leftoverGrace,
 		StopSignals:     s.stopSignals,
 		SecondStopKills: s.secondStopKills,

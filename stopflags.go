@@ -28,7 +28,10 @@ func resolveStop(s *settings, get func(string) source, many func(string) []sourc
 		if err != nil || d <= 0 {
 			return src.invalid(wantPositive)
 		}
-		s.stopTimeout = d
+		s.stopTimeout, s.stopTimeoutFrom = d, "--"+flagStopTimeout
+		if src.env != "" {
+			s.stopTimeoutFrom = src.env
+		}
 	}
 	if s.preStopDelay, err = parseGrace(get(flagPreStopDelay)); err != nil {
 		return err
@@ -69,13 +72,15 @@ func parseRewrite(items []source) (signals.Rewrite, error) {
 }
 
 // stopPlan makes the stop plan from the settings and the platform, which is
-// detected from the environment unless --stop-timeout names the budget. A
-// plan that cannot fit the budget comes with a warning to log.
-func stopPlan(s settings, getenv func(string) string) (signals.StopPlan, signals.Platform, error) {
+// detected from the environment; --stop-timeout, when given, is the budget.
+// It also says where the budget came from. A plan that cannot fit the
+// budget comes with a warning to log.
+func stopPlan(s settings, getenv func(string) string) (signals.StopPlan, signals.Platform, string, error) {
 	_, err := os.Stat("/.dockerenv")
 	platform := signals.DetectPlatform(getenv, err == nil)
+	budgetFrom := "platform default"
 	if s.stopTimeout > 0 {
-		platform.Name, platform.StopTimeout = "given by --"+flagStopTimeout, s.stopTimeout
+		platform.StopTimeout, budgetFrom = s.stopTimeout, s.stopTimeoutFrom
 	}
 	plan, err := signals.PlanStop(signals.PlanInput{
 		Budget:       platform.StopTimeout,
@@ -85,5 +90,5 @@ func stopPlan(s settings, getenv func(string) string) (signals.StopPlan, signals
 		GraceSet:     s.graceSet,
 		Sequence:     s.stopSequence,
 	})
-	return plan, platform, err
+	return plan, platform, budgetFrom, err
 }

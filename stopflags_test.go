@@ -21,7 +21,7 @@ func TestStopPlanFromPlatformAndFlags(t *testing.T) {
 		{"fly", map[string]string{"FLY_APP_NAME": "x"}, settings{leftoverGrace: 2 * s},
 			"fly.io", "0s the stop signal, 2s KILL", false},
 		{"--stop-timeout wins", map[string]string{"KUBERNETES_SERVICE_HOST": "x"}, settings{leftoverGrace: 2 * s, stopTimeout: 60 * s},
-			"given by --stop-timeout", "0s the stop signal, 57s KILL", false},
+			"kubernetes", "0s the stop signal, 57s KILL", false},
 		{"--grace wins", map[string]string{"DYNO": "web.1"}, settings{leftoverGrace: 2 * s, grace: 5 * s, graceSet: true},
 			"heroku", "0s the stop signal, 5s KILL", false},
 		{"--grace too long for fly", map[string]string{"FLY_APP_NAME": "x"}, settings{leftoverGrace: 2 * s, grace: 10 * s, graceSet: true},
@@ -30,7 +30,7 @@ func TestStopPlanFromPlatformAndFlags(t *testing.T) {
 			"render", "0s wait, 10s the stop signal, 28s KILL", false},
 	}
 	for _, tt := range tests {
-		plan, platform, err := stopPlan(tt.set, func(k string) string { return tt.env[k] })
+		plan, platform, _, err := stopPlan(tt.set, func(k string) string { return tt.env[k] })
 		if plan.String() != tt.plan || (err != nil) != tt.tooLong || !strings.HasPrefix(platform.Name, tt.platform) {
 			t.Errorf("%s: plan %q, platform %q, err %v; want %q, %q, too long %v",
 				tt.name, plan, platform.Name, err, tt.plan, tt.platform, tt.tooLong)

@@ -23,8 +23,9 @@ type Config struct {
 	Plan signals.StopPlan
 	// Budget and Platform describe where the plan came from; they are
 	// only logged.
-	Budget   time.Duration
-	Platform string
+	Budget     time.Duration
+	Platform   string
+	BudgetFrom string
 	// LeftoverGrace is how long descendants still alive after the child has
 	// exited get between SIGTERM and SIGKILL.
 	LeftoverGrace time.Duration

@@ -19,9 +19,11 @@ func (s *supervisor) stopSignal(sig syscall.Signal) {
 	if s.stopBegan.IsZero() {
 		s.stopBegan, s.stopSig = time.Now(), sig
 		s.res.Stopped = true
+		plan := s.cfg.Plan
 		s.log.Info("stop signal received", zap.String("signal", name), zap.Int("child_pid", s.childPid),
-			zap.String("plan", s.cfg.Plan.String()), zap.Duration("budget", s.cfg.Budget),
-			zap.String("platform", s.cfg.Platform), zap.Time("kill_at", s.stopBegan.Add(s.cfg.Plan.KillAt)),
+			zap.String("plan", plan.String()), zap.Duration("grace", plan.KillAt-plan.Steps[0].At),
+			zap.Duration("budget", s.cfg.Budget), zap.String("budget_from", s.cfg.BudgetFrom),
+			zap.String("platform", s.cfg.Platform), zap.Time("kill_at", s.stopBegan.Add(plan.KillAt)),
 			zap.String("step", "stop"))
 		s.runPlan()
 		return
