@@ -30,6 +30,7 @@ type supervisor struct {
 	sigs <-chan os.Signal // every forwarded signal, see Subscription
 	chld <-chan os.Signal
 
+	batch   []syscall.Signal // scratch for handleSignals
 	stopSet map[syscall.Signal]bool
 	pid1    bool // PID 1 of lastcall's own PID namespace
 	ownProc bool // /proc shows that namespace
@@ -137,7 +138,7 @@ func (s *supervisor) supervise(ctx context.Context) {
 		case <-s.chld:
 			s.reapAll()
 		case sig := <-s.sigs:
-			s.handleSignal(sig.(syscall.Signal))
+			s.handleSignals(sig.(syscall.Signal))
 		case <-timerC(s.stepTimer):
 			s.runPlan()
 		case <-done:
@@ -145,6 +146,34 @@ func (s *supervisor) supervise(ctx context.Context) {
 			s.stopSignal(syscall.SIGTERM)
 		}
 	}
+}
+
+// handleSignals handles first and whatever else is already waiting in the
+// channel, each distinct signal once, in order of arrival: the kernel
+// merges a signal that is already pending with itself in the same way, and
+// a storm of one signal then costs one forward per wake-up, not one per
+// copy. It takes at most one channel's worth, so SIGCHLD and the timers
+// get their turn during a storm.
+func (s *supervisor) handleSignals(first syscall.Signal) {
+	var seen [65]bool
+	batch := append(s.batch[:0], first)
+	seen[first] = true
+	for range cap(s.sigs) {
+		select {
+		case sig := <-s.sigs:
+			if n := sig.(syscall.Signal); n > 0 && n < 65 && !seen[n] {
+				seen[n] = true
+				batch = append(batch, n)
+			}
+			continue
+		default:
+		}
+		break
+	}
+	for _, sig := range batch {
+		s.handleSignal(sig)
+	}
+	s.batch = batch
 }
 
 // handleSignal begins or continues a stop for a stop signal and forwards
