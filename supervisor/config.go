@@ -49,8 +49,22 @@ type Config struct {
 	// Credential, when set, is the user, group and supplementary groups the
 	// child runs as. lastcall itself keeps its own, to reap and signal.
 	Credential *syscall.Credential
+	// OnStop, when set, is called on Run's goroutine when a stop begins. It
+	// must return at once: whatever it starts runs elsewhere (the Postgres
+	// drain check opens its monitor session then).
+	OnStop func()
+	// OnChildExit, when set, is called on Run's goroutine when the child
+	// has exited, before the descendants still alive are terminated, with
+	// those descendants. It may read /proc; it must not wait on anything.
+	OnChildExit func(alive []Process)
 	// Logger receives one line per lifecycle step; nil means no logs.
 	Logger *zap.Logger
+}
+
+// Process is one process of lastcall's tree, as the hooks see it.
+type Process struct {
+	PID int
+	Cmd string // the command name the kernel keeps (comm)
 }
 
 // Result is what Run reports once the child and every descendant are gone.

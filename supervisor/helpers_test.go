@@ -64,6 +64,7 @@ func superviseHelper(args []string) int {
 	stops := fs.String("stop", "TERM,INT,QUIT", "")
 	raise := fs.String("raise-before-start", "", "")
 	urg := fs.Bool("urg", false, "")
+	hooks := fs.Bool("hooks", false, "")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -90,10 +91,15 @@ func superviseHelper(args []string) int {
 	}
 	enc := zap.NewDevelopmentEncoderConfig()
 	log := zap.New(zapcore.NewCore(zapcore.NewConsoleEncoder(enc), zapcore.Lock(os.Stderr), zap.DebugLevel))
-	res, err := Run(context.Background(), Config{
+	cfg := Config{
 		Args: fs.Args(), Plan: plan, LeftoverGrace: *leftover, Rewrite: rw, SecondStopKills: *secondKills,
 		StopSignals: mustSignals(*stops), ForwardToGroup: *group, ForwardURG: *urg, Logger: log,
-	})
+	}
+	if *hooks {
+		cfg.OnStop = func() { fmt.Fprintln(os.Stderr, "hook: stop") }
+		cfg.OnChildExit = func(alive []Process) { fmt.Fprintf(os.Stderr, "hook: child exited, alive %v\n", alive) }
+	}
+	res, err := Run(context.Background(), cfg)
 	var se *StartError
 	if errors.As(err, &se) {
 		log.Error("start failed", zap.Error(err))

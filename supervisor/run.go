@@ -87,6 +87,9 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 		zap.Int("args", len(cfg.Args)-1), zap.Bool("pid1", s.pid1), zap.String("step", "start"))
 	s.supervise(ctx)
 	s.restoreTerminal()
+	if s.cfg.OnChildExit != nil {
+		s.cfg.OnChildExit(s.aliveProcesses())
+	}
 	s.cleanUp()
 	return s.res, nil
 }

@@ -341,3 +341,27 @@ func TestForeignProcIsLeftAlone(t *testing.T) {
 		}
 	}
 }
+
+// The hooks the drain check hangs on: OnStop when a stop begins, and
+// OnChildExit with the descendants still alive, before they are terminated.
+func TestHooks(t *testing.T) {
+	m := modes[0]
+	r := startLastcall(t, m, nil, []string{"-hooks"}, helperCmd("leave-behind", "ignore-term")...)
+	var gc int
+	fmt.Sscanf(r.waitLine("left "), "left %d", &gc)
+	r.wait()
+	want := fmt.Sprintf("hook: child exited, alive [{%d supervisor.test}]", gc)
+	if !strings.Contains(r.stderr.String(), want) {
+		t.Errorf("stderr lacks %q:\n%s", want, r.stderr)
+	}
+	if strings.Contains(r.stderr.String(), "hook: stop") {
+		t.Errorf("OnStop ran without a stop:\n%s", r.stderr)
+	}
+	r = startLastcall(t, m, nil, []string{"-hooks"}, helperCmd("trap", "SIGTERM")...)
+	r.waitLine("ready")
+	r.signal(m, syscall.SIGTERM)
+	r.wait()
+	if !strings.Contains(r.stderr.String(), "hook: stop") {
+		t.Errorf("OnStop did not run on a stop:\n%s", r.stderr)
+	}
+}

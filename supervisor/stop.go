@@ -25,6 +25,9 @@ func (s *supervisor) stopSignal(sig syscall.Signal) {
 			zap.Duration("budget", s.cfg.Budget), zap.String("budget_from", s.cfg.BudgetFrom),
 			zap.String("platform", s.cfg.Platform), zap.Time("kill_at", s.stopBegan.Add(plan.KillAt)),
 			zap.String("step", "stop"))
+		if s.cfg.OnStop != nil {
+			s.cfg.OnStop()
+		}
 		s.runPlan()
 		return
 	}

@@ -12,11 +12,13 @@ import (
 )
 
 // procEntry is what lastcall needs of one /proc/PID/stat: who the process
-// is (pid and start time, which together never repeat) and who its parent is.
+// is (pid and start time, which together never repeat), who its parent is,
+// and its command name.
 type procEntry struct {
 	pid, ppid int
 	start     uint64
 	state     byte
+	comm      string
 }
 
 // parseStat parses the contents of /proc/PID/stat. The command name sits in
@@ -45,7 +47,7 @@ func parseStat(b []byte) (procEntry, error) {
 	if err != nil {
 		return procEntry{}, fmt.Errorf("starttime: %w", err)
 	}
-	return procEntry{pid: pid, ppid: ppid, start: start, state: fields[0][0]}, nil
+	return procEntry{pid: pid, ppid: ppid, start: start, state: fields[0][0], comm: string(b[open+1 : end])}, nil
 }
 
 func readStat(pid int) (procEntry, error) {
@@ -129,4 +131,30 @@ func signalProc(p procEntry, sig syscall.Signal) error {
 		return unix.ESRCH
 	}
 	return unix.PidfdSendSignal(fd, sig, nil, 0)
+}
+
+// Descendants lists the live descendants of lastcall (of the calling
+// process), read from /proc. It touches no state of Run and is safe from
+// any goroutine: the drain check samples the tree with it.
+func Descendants() []Process {
+	procs, err := listProcs()
+	if err != nil || !procIsOurs() {
+		return nil
+	}
+	return liveProcesses(descendantsOf(os.Getpid(), procs))
+}
+
+func liveProcesses(tree []procEntry) []Process {
+	var out []Process
+	for _, p := range tree {
+		if p.state != 'Z' && p.state != 'X' {
+			out = append(out, Process{PID: p.pid, Cmd: p.comm})
+		}
+	}
+	return out
+}
+
+// aliveProcesses lists the live descendants, for OnChildExit.
+func (s *supervisor) aliveProcesses() []Process {
+	return liveProcesses(s.descendants())
 }

@@ -13,11 +13,11 @@ func TestParseStat(t *testing.T) {
 		wantErr bool
 	}{
 		{"42 (sleep) S 1 42 42 0 -1 4194560 100 0 0 0 0 0 0 0 20 0 1 0 12345 0 0",
-			procEntry{pid: 42, ppid: 1, start: 12345, state: 'S'}, false},
+			procEntry{pid: 42, ppid: 1, start: 12345, state: 'S', comm: "sleep"}, false},
 		{"7 (a (b) c) Z 3 7 7 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 99 0 0",
-			procEntry{pid: 7, ppid: 3, start: 99, state: 'Z'}, false},
+			procEntry{pid: 7, ppid: 3, start: 99, state: 'Z', comm: "a (b) c"}, false},
 		{"8 (x) y) R 2 8 8 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 5 0 0",
-			procEntry{pid: 8, ppid: 2, start: 5, state: 'R'}, false},
+			procEntry{pid: 8, ppid: 2, start: 5, state: 'R', comm: "x) y"}, false},
 		{"", procEntry{}, true},
 		{"42 (sleep S 1", procEntry{}, true},
 		{"42 (sleep) S 1 42", procEntry{}, true},
@@ -50,7 +50,7 @@ func FuzzParseStat(f *testing.F) {
 			return
 		}
 		// What parsed must say the same when written back the kernel's way.
-		again := strconv.Itoa(p.pid) + " (c) " + string([]byte{p.state}) + " " + strconv.Itoa(p.ppid) +
+		again := strconv.Itoa(p.pid) + " (" + p.comm + ") " + string([]byte{p.state}) + " " + strconv.Itoa(p.ppid) +
 			" 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 " + strconv.FormatUint(p.start, 10)
 		q, err := parseStat([]byte(again))
 		if err != nil || q != p {
