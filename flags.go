@@ -31,6 +31,12 @@ const (
 	flagRewrite       = "rewrite"
 	flagSecondStop    = "second-stop"
 	flagUser          = "user"
+	flagDBCheck       = "db-check"
+	flagDBTimeout     = "db-timeout"
+	flagDBTag         = "db-tag"
+	flagDBStrict      = "db-strict"
+	flagDBShowQuery   = "db-show-query"
+	flagWaitDB        = "wait-db"
 )
 
 // The accepted forms, said in usage errors.
@@ -69,6 +75,7 @@ type settings struct {
 	rewrite         signals.Rewrite
 	secondStopKills bool
 	user            runAs // zero: the child runs as lastcall does
+	db              dbSettings
 }
 
 // usageError is a bad command line; lastcall prints it as one line and exits 2.
@@ -92,6 +99,7 @@ func addFlags(fs *pflag.FlagSet) {
 	fs.String(flagPreStopDelay, "0s", "on a stop signal, keep serving for `DURATION` before forwarding it (load-balancer drain)")
 	fs.String(flagStopSequence, "", "send these signals on a stop, with waits, instead of the stop signal and --grace: `LIST` like TERM,5s,INT,2s,KILL")
 	fs.StringArray(flagRewrite, nil, "rewrite forwarded signal `FROM:TO`, e.g. INT:TERM; TO 0 drops it (repeatable; env: comma-separated)")
+	addDBFlags(fs)
 	fs.String(flagUser, "", "run the child as `NAME|UID[:GROUP|GID]` with that user's groups and HOME (lastcall must be root)")
 	fs.String(flagSecondStop, "forward", "what a second stop signal does: `forward|kill` (forward it again, or SIGKILL the tree at once)")
 }
@@ -152,6 +160,9 @@ func resolveSettings(fs *pflag.FlagSet, args []string, lookupEnv func(string) (s
 		return s, err
 	}
 	if s.logFormat, err = parseLogFormat(get(flagLogFormat)); err != nil {
+		return s, err
+	}
+	if s.db, err = resolveDB(get, lookupEnv); err != nil {
 		return s, err
 	}
 	if src := get(flagUser); src.text != "" {
@@ -308,6 +319,12 @@ func wantFor(flag string) string {
 		return wantSecondStop
 	case flagUser:
 		return wantUser
+	case flagDBCheck:
+		return wantDBCheck
+	case flagDBTimeout, flagWaitDB:
+		return wantPositive
+	case flagDBTag, flagDBStrict, flagDBShowQuery:
+		return wantBool
 	}
 	return "a value"
 }

@@ -32,6 +32,7 @@ func TestResolveSettings(t *testing.T) {
 		logLevel:      zapcore.InfoLevel,
 		logFormat:     "console",
 		rewrite:       signals.Rewrite{},
+		db:            dbSettings{check: "off", timeout: 3 * time.Second, tag: true},
 	}
 	with := func(change func(*settings)) settings {
 		s := defaults
@@ -83,6 +84,17 @@ func TestResolveSettings(t *testing.T) {
 				s.stopSequence = []signals.SequenceStep{{Signal: syscall.SIGTERM, Wait: 2 * time.Second}, {Signal: syscall.SIGINT, Wait: time.Second}}
 				s.rewrite = signals.Rewrite{syscall.SIGINT: syscall.SIGTERM, syscall.SIGHUP: 0}
 				s.secondStopKills = true
+			})},
+		{"db flags", []string{"--db-check", "both", "--db-url", "postgres://a@h/db", "--db-timeout", "2s", "--db-tag=false",
+			"--db-strict", "true", "--db-show-query", "1", "--wait-db", "30s", "app"}, map[string]string{"DATABASE_URL": "postgres://other"},
+			with(func(s *settings) {
+				s.db = dbSettings{check: "both", url: "postgres://a@h/db", timeout: 2 * time.Second, strict: true, showQuery: true,
+					waitDB: 30 * time.Second}
+			})},
+		{"db env and DATABASE_URL", []string{"app"}, map[string]string{"LASTCALL_DB_CHECK": "local", "DATABASE_URL": "postgres://x@h/db",
+			"LASTCALL_WAIT_DB": "5s"},
+			with(func(s *settings) {
+				s.db.check, s.db.url, s.db.waitDB = "local", "postgres://x@h/db", 5*time.Second
 			})},
 		{"stop env", []string{"app"}, map[string]string{"LASTCALL_STOP_TIMEOUT": "1m", "LASTCALL_PRE_STOP_DELAY": "1s",
 			"LASTCALL_REWRITE": "TERM:QUIT,INT:TERM", "LASTCALL_SECOND_STOP": "forward", "LASTCALL_STOP_SEQUENCE": "QUIT,3s,KILL"},

@@ -174,7 +174,10 @@ func run(ctx context.Context, s settings, lookupEnv func(string) (string, bool),
 			zap.String("platform", platform.Name), zap.Duration("budget", platform.StopTimeout),
 			zap.String("budget_from", budgetFrom), zap.String("step", "plan"))
 	}
-	res, err := supervisor.Run(ctx, supervisor.Config{
+	if !waitForDB(ctx, s.db, logger) {
+		return exitDBNotReady
+	}
+	cfg := supervisor.Config{
 		Args:            s.args,
 		Plan:            plan,
 		Budget:          platform.StopTimeout,
@@ -190,12 +193,18 @@ func run(ctx context.Context, s settings, lookupEnv func(string) (string, bool),
 		Credential:      s.user.cred,
 		Env:             childEnv(s),
 		Logger:          logger,
-	})
-	return exitCode(logger, s.remap, res, err)
+	}
+	var drain *drainCheck
+	if s.db.check != "off" {
+		drain = setupDrain(s.db, &cfg, plan.KillAt+s.leftoverGrace+s.db.timeout, logger)
+	}
+	res, err := supervisor.Run(ctx, cfg)
+	return exitCode(ctx, logger, s.remap, drain, res, err)
 }
 
 // childEnv is the child's environment: lastcall's own, with HOME set for
-// --user; nil means lastcall's own unchanged.
+// --user; nil means lastcall's own unchanged (the drain check may still
+// add its tag).
 func childEnv(s settings) []string {
 	if s.user.cred == nil {
 		return nil
@@ -205,8 +214,9 @@ func childEnv(s settings) []string {
 
 // exitCode logs how the run ended and returns lastcall's exit code: the
 // start error's 126/127, 1 when lastcall itself failed, else the child's
-// code after the remap.
-func exitCode(logger *zap.Logger, remap signals.Remap, res supervisor.Result, err error) int {
+// code, after the drain verdict (--db-strict) and, last, the remap.
+func exitCode(ctx context.Context, logger *zap.Logger, remap signals.Remap, drain *drainCheck,
+	res supervisor.Result, err error) int {
 	var startErr *supervisor.StartError
 	switch {
 	case errors.As(err, &startErr):
@@ -217,7 +227,7 @@ func exitCode(logger *zap.Logger, remap signals.Remap, res supervisor.Result, er
 		logger.Error("lastcall failed", zap.Int("exit_code", exitFailed), zap.Error(err), zap.String("step", "start"))
 		return exitFailed
 	}
-	code := remap.Apply(res.ExitCode)
+	code := remap.Apply(drain.verdict(ctx, res.ExitCode))
 	level := zapcore.DebugLevel
 	if res.Stopped || res.Leftovers > 0 || res.Signaled {
 		level = zapcore.InfoLevel

@@ -61,12 +61,14 @@ func goBuild(out, pkg string) (string, error) {
 	return out, nil
 }
 
-// baseEnv is the test's environment without LASTCALL_* and GODEBUG, so that
+// baseEnv is the test's environment without LASTCALL_*, GODEBUG,
+// DATABASE_URL and PG*, so that
 // a developer's own settings cannot change what the tests see.
 func baseEnv() []string {
 	var env []string
 	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "LASTCALL_") && !strings.HasPrefix(kv, "GODEBUG=") {
+		if !strings.HasPrefix(kv, "LASTCALL_") && !strings.HasPrefix(kv, "GODEBUG=") &&
+			!strings.HasPrefix(kv, "DATABASE_URL=") && !strings.HasPrefix(kv, "PG") {
 			env = append(env, kv)
 		}
 	}
@@ -151,6 +153,12 @@ func TestUsageErrors(t *testing.T) {
 		{"empty group", withChild("--user", "nobody:"), nil, "--user"},
 		{"unknown group", withChild("--user", "nobody:no-such-group-xyz"), nil, "--user"},
 		{"bad env user", touchChild, []string{"LASTCALL_USER=no-such-user-xyz"}, "LASTCALL_USER"},
+		{"bad db-check", withChild("--db-check", "yes"), nil, "--db-check"},
+		{"db-check without a URL", withChild("--db-check", "local"), nil, "--db-check"},
+		{"wait-db without a URL", withChild("--wait-db", "5s"), nil, "--wait-db"},
+		{"bad db-timeout", withChild("--db-timeout", "0s"), nil, "--db-timeout"},
+		{"bad db-strict", withChild("--db-strict", "maybe"), nil, "--db-strict"},
+		{"bad env db-check", touchChild, []string{"LASTCALL_DB_CHECK=on"}, "LASTCALL_DB_CHECK"},
 		{"missing command", nil, nil, "COMMAND"},
 		{"missing command after flags", []string{"--grace", "1s", "--"}, nil, "COMMAND"},
 		{"version with arguments", []string{"version", "touch", "ran"}, nil, "lastcall -- version"},

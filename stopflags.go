@@ -84,11 +84,20 @@ func stopPlan(s settings, getenv func(string) string) (signals.StopPlan, signals
 	}
 	plan, err := signals.PlanStop(signals.PlanInput{
 		Budget:       platform.StopTimeout,
-		Reserve:      s.leftoverGrace + cleanupMargin,
+		Reserve:      s.leftoverGrace + cleanupMargin + s.dbReserve(),
 		PreStopDelay: s.preStopDelay,
 		Grace:        s.grace,
 		GraceSet:     s.graceSet,
 		Sequence:     s.stopSequence,
 	})
 	return plan, platform, budgetFrom, err
+}
+
+// dbReserve is the time the drain verdict may take after the tree is down,
+// which the plan keeps inside the budget too.
+func (s settings) dbReserve() time.Duration {
+	if s.db.check == "off" {
+		return 0
+	}
+	return s.db.timeout
 }

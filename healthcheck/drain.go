@@ -1,0 +1,244 @@
+package healthcheck
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"sync"
+	"time"
+)
+
+// DefaultSampleEvery is how often the drain check samples our sessions when
+// [DrainConfig] names no period.
+const DefaultSampleEvery = 100 * time.Millisecond
+
+// DrainConfig says what the drain check watches and for how long.
+type DrainConfig struct {
+	// DSN is the app's database URL (the monitor connects with it, as the
+	// app's role). Never logged: see [Redact].
+	DSN string
+	// Mode is "local" (sockets of lastcall's tree, no database session),
+	// "server" (pg_stat_activity only) or "both".
+	Mode string
+	// Tag is the application_name our sessions carry: the PGAPPNAME
+	// injected into the child ([NewTag], [TagEnv]), or the user's own.
+	Tag string
+	// TagInjected is false when Tag is the user's PGAPPNAME, which replicas
+	// may share: the server view is then advisory.
+	TagInjected bool
+	// Timeout is the hard limit of the whole check, counted from when it
+	// starts: StopBegan, or ChildExited when no stop began. Every database
+	// step ends by then and Verdict returns by then. The caller sets it to
+	// what the stop plan leaves the check (grace, escalation and verdict).
+	Timeout time.Duration
+	// SampleEvery is the period of the samples; zero means
+	// [DefaultSampleEvery].
+	SampleEvery time.Duration
+	// Tree lists lastcall's descendants and their socket inodes (see
+	// [SocketInodes]), for the local view; the inodes are used as given. It
+	// is called from the check's own goroutine, once a sample. nil: only the
+	// processes given to ChildExited are looked at.
+	Tree func() []ProcSockets
+	// ShowQuery fills in Session.Query (the statement text may hold data).
+	ShowQuery bool
+}
+
+// Drain is one run of the Postgres drain check, driven by the supervisor's
+// hooks: [Drain.StopBegan] when a stop begins, [Drain.ChildExited] when the
+// child has exited, [Drain.Verdict] once the whole tree is down. The first
+// two return at once; only Verdict waits, at most until the check's
+// deadline. The methods are safe for concurrent use, but meant for one
+// goroutine (the supervisor's loop).
+//
+// Between the start and the verdict one goroutine watches: it opens one
+// monitor session ([OpenMonitor], hard deadline = start + Timeout), runs
+// [Monitor.SelfCheck], and samples the server view and the local view every
+// SampleEvery. A monitor session that fails is closed; after a transient
+// error the next sample opens a new one, after any other (a wrong password)
+// the server view is given up. There is never more than one at a time.
+type Drain struct {
+	cfg       DrainConfig
+	eps       []Endpoint
+	epsErr    error // endpoints that did not resolve: the local view is incomplete
+	local     bool  // the mode uses the local view
+	server    bool  // the mode uses the server view
+	startOnce sync.Once
+	downOnce  sync.Once
+	treeDown  chan struct{} // closed by Verdict
+	done      chan struct{} // closed when the watcher has ended
+
+	mu       sync.Mutex
+	cancel   context.CancelFunc
+	deadline time.Time // the check's hard deadline, once started
+	w        watchState
+	exit     *exitRecord
+}
+
+// exitRecord is what ChildExited saw.
+type exitRecord struct {
+	at      time.Time
+	sample  drainSample // the last sample that began before the exit
+	holders []Holder
+	err     error // the local view failed
+}
+
+// NewDrain checks cfg and resolves the endpoints of cfg.DSN (at most a few
+// seconds of DNS; call it before the child starts). The error is a
+// *[ConfigError] for a URL lib/pq rejects, [ErrPQGODebug] when PQGO_DEBUG=1,
+// or names the bad field. A host name that does not resolve is not an error:
+// the local view is then incomplete, and a clean local view no proof.
+func NewDrain(cfg DrainConfig) (*Drain, error) {
+	d := &Drain{cfg: cfg, treeDown: make(chan struct{}), done: make(chan struct{})}
+	d.w.seen = -1
+	switch cfg.Mode {
+	case "local":
+		d.local = true
+	case "server":
+		d.server = true
+	case "both":
+		d.local, d.server = true, true
+	default:
+		return nil, fmt.Errorf("drain check: mode %q: want local, server or both", cfg.Mode)
+	}
+	if cfg.Timeout <= 0 {
+		return nil, fmt.Errorf("drain check: timeout %s: want more than 0", cfg.Timeout)
+	}
+	if d.server && cfg.Tag == "" {
+		return nil, errors.New("drain check: the server view needs a tag (application_name)")
+	}
+	if d.server {
+		if err := CheckPQGODebug(os.Environ()); err != nil {
+			return nil, err
+		}
+	}
+	if d.cfg.SampleEvery <= 0 {
+		d.cfg.SampleEvery = DefaultSampleEvery
+	}
+	eps, err := Endpoints(cfg.DSN)
+	var cfgErr *ConfigError
+	if errors.As(err, &cfgErr) {
+		return nil, err
+	}
+	d.eps, d.epsErr = eps, err
+	return d, nil
+}
+
+// StopBegan starts the watch, if it has not started yet: the check's
+// deadline is now + Timeout. It returns at once.
+func (d *Drain) StopBegan() {
+	d.start()
+}
+
+// ChildExited records, at once, the sessions that were active or in a
+// transaction in the last sample before now (work the exit rolls back; a
+// sample is at most SampleEvery old, so a transaction that ended in between
+// is listed too), and the processes of alive that hold connections to the
+// database (they are leaks: the app has exited). A ProcSockets whose Inodes
+// is nil has them read from /proc/PID/fd now. Only the first call counts.
+// When no stop began, the watch starts now.
+func (d *Drain) ChildExited(alive []ProcSockets) {
+	rec := &exitRecord{at: time.Now()}
+	if d.local {
+		rec.holders, rec.err = d.holdersOf(withInodes(alive))
+	}
+	d.mu.Lock()
+	if d.exit == nil {
+		if d.w.lastOK.at.Before(rec.at) {
+			rec.sample = d.w.lastOK
+		}
+		d.exit = rec
+	}
+	d.mu.Unlock()
+	d.start()
+}
+
+// Verdict says whether the app's connections are gone, once every process
+// of lastcall's tree has been reaped. It polls the server view (and the
+// local view) every SampleEvery until none of our sessions is left, or the
+// check's deadline; it returns by then, or when ctx ends, whatever the
+// database does. It ends the check's goroutine.
+//
+// The verdict is [Leaked] when a descendant held a connection to the
+// database when the child exited (killed since, it was still the app's
+// leak), or when our sessions were still on the server after the tree was
+// down and the server view is decisive. It is [Inconclusive] when the mode
+// needs the server and it never answered, or stopped answering before
+// nothing was left; when the server view is advisory and the mode has no
+// local view; when the local view failed (or a host did not resolve) and
+// nothing else decides; or when ctx was cancelled. Otherwise [Drained].
+// An advisory server view (see [DrainReport]) leaves the decision to the
+// local view.
+func (d *Drain) Verdict(ctx context.Context) DrainReport {
+	called := time.Now()
+	d.ChildExited(nil) // no-op when the supervisor called it
+	d.downOnce.Do(func() { close(d.treeDown) })
+	select {
+	case <-d.done:
+	case <-ctx.Done():
+	}
+	d.Close()
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	facts := d.factsLocked()
+	facts.ctxErr = ctx.Err()
+	facts.late = !d.deadline.IsZero() && !called.Before(d.deadline)
+	r := decide(facts)
+	r.Waited = time.Since(called)
+	return r
+}
+
+// Close ends the check's goroutine (closing the monitor session) and waits
+// for it. Verdict calls it; call it when a verdict will not be asked for.
+func (d *Drain) Close() {
+	d.startOnce.Do(func() { close(d.done) }) // never started: never will
+	d.mu.Lock()
+	cancel := d.cancel
+	d.mu.Unlock()
+	if cancel != nil {
+		cancel()
+	}
+	<-d.done
+}
+
+// start starts the watcher goroutine once.
+func (d *Drain) start() {
+	d.startOnce.Do(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), d.cfg.Timeout)
+		deadline, _ := ctx.Deadline()
+		d.mu.Lock()
+		d.cancel, d.deadline = cancel, deadline
+		d.mu.Unlock()
+		go d.watch(ctx)
+	})
+}
+
+// holdersOf finds the sockets to the database that procs hold. (Endpoints
+// that did not resolve are not an error here: see [DrainConfig].)
+func (d *Drain) holdersOf(procs []ProcSockets) ([]Holder, error) {
+	if len(procs) == 0 {
+		return nil, nil
+	}
+	holders, err := LocalHolders(procs, d.eps)
+	if err != nil {
+		return nil, fmt.Errorf("local view: %w", err)
+	}
+	return holders, nil
+}
+
+// withInodes fills in the socket inodes of processes given without them;
+// a process that is gone meanwhile holds nothing.
+func withInodes(procs []ProcSockets) []ProcSockets {
+	out := make([]ProcSockets, 0, len(procs))
+	for _, p := range procs {
+		if p.Inodes == nil {
+			inodes, err := SocketInodes(p.PID)
+			if err != nil {
+				continue
+			}
+			p.Inodes = inodes
+		}
+		out = append(out, p)
+	}
+	return out
+}

@@ -1,0 +1,265 @@
+package healthcheck
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/lastcall-dev/lastcall/internal/pgtest"
+)
+
+// quick is well under the checks' Timeout: a verdict that took longer
+// waited for the deadline instead of seeing that nothing was left.
+const (
+	drainTimeout = 10 * time.Second
+	quick        = drainTimeout / 2
+)
+
+// TestDrain runs the scenarios that share one live cluster.
+func TestDrain(t *testing.T) {
+	c := pgtest.Start(t)
+	t.Run("drained", func(t *testing.T) { testDrained(t, c, true) })
+	t.Run("drained without a stop", func(t *testing.T) { testDrained(t, c, false) })
+	t.Run("rolled back", func(t *testing.T) { testRolledBack(t, c) })
+	for _, mode := range []string{"local", "both"} {
+		t.Run("holder "+mode, func(t *testing.T) { testHolder(t, c, mode) })
+	}
+	t.Run("wrong password", func(t *testing.T) { testWrongPassword(t, c) })
+	t.Run("user tag shared by a replica", func(t *testing.T) { testSharedTag(t, c) })
+	t.Run("through a proxy", func(t *testing.T) { testProxy(t, c) })
+}
+
+// testSharedTag: the tag is the user's PGAPPNAME, and another instance's
+// session carries it too. The self-check passes on loopback, so only our
+// tree's client ports count: the other session never does.
+func testSharedTag(t *testing.T, c *pgtest.Cluster) {
+	tag := "web" // the user's own PGAPPNAME
+	holdSession(t, withAppName(c.AppURL(), tag))
+	app := openApp(t, withAppName(c.AppURL(), tag))
+	d := newDrain(t, DrainConfig{DSN: c.AppURL(), Mode: "both", Tag: tag, TagInjected: false,
+		Timeout: drainTimeout, Tree: app.tree})
+	d.StopBegan()
+	waitSample(t, d, "our session alone, by its port", func(s drainSample) bool {
+		return len(s.holders) == 1 && len(s.sessions) == 1
+	})
+	app.close(t)
+	d.ChildExited(nil)
+	r := d.Verdict(context.Background())
+	if r.Verdict != Drained || !r.Advisory || r.Counts.Seen != 1 || r.Counts.Left != 0 || r.Waited > quick {
+		t.Errorf("report = %+v; want drained (advisory), our one session seen, none left, at once", r)
+	}
+}
+
+// testProxy: the app connects through a TCP proxy, as through PgBouncer;
+// the self-check sees it, the server view (where a session of the tag
+// stays, as a pooled backend would) is advisory, and the local view
+// decides.
+func testProxy(t *testing.T, c *pgtest.Cluster) {
+	server := net.JoinHostPort("127.0.0.1", strconv.Itoa(c.Port))
+	proxied := strings.Replace(c.AppURL(), server, tcpProxy(t, forwardTo(server)), 1)
+	tag := NewTag()
+	holdSession(t, withAppName(proxied, tag)) // the pooler's backend, outliving the app
+	app := openApp(t, withAppName(proxied, tag))
+	d := newDrain(t, DrainConfig{DSN: proxied, Mode: "both", Tag: tag, TagInjected: true,
+		Timeout: drainTimeout, Tree: app.tree})
+	d.StopBegan()
+	waitSample(t, d, "our sessions", func(s drainSample) bool { return len(s.holders) == 1 && len(s.sessions) == 2 })
+	app.close(t)
+	d.ChildExited(nil)
+	r := d.Verdict(context.Background())
+	if r.Verdict != Drained || !r.Advisory || !strings.Contains(r.Reason, "advisory (") || len(r.Leaked) != 1 || r.Waited > quick {
+		t.Errorf("report = %+v; want drained by the local view, the server view advisory (the pooled session listed), at once", r)
+	}
+}
+
+// testDrained: the app's tagged session closes before the child exits; a
+// session of the same role with another tag stays open throughout and is
+// never counted.
+func testDrained(t *testing.T, c *pgtest.Cluster, stop bool) {
+	tag := NewTag()
+	holdSession(t, withAppName(c.AppURL(), NewTag())) // another instance
+	app := openApp(t, withAppName(c.AppURL(), tag))
+	d := newDrain(t, DrainConfig{DSN: c.AppURL(), Mode: "both", Tag: tag, TagInjected: true,
+		Timeout: drainTimeout, Tree: app.tree})
+	want := DrainCounts{Seen: -1, RolledBack: -1, Holders: 0, Left: 0} // no sample before the exit
+	if stop {
+		d.StopBegan()
+		waitSample(t, d, "our session, held locally", func(s drainSample) bool {
+			return len(s.sessions) == 1 && len(s.holders) == 1
+		})
+		want.Seen, want.RolledBack = 1, 0
+	}
+	app.close(t)
+	d.ChildExited(nil)
+	r := d.Verdict(context.Background())
+	if r.Verdict != Drained || r.Counts != want || r.Advisory || !strings.Contains(r.Reason, "no session tagged "+tag) {
+		t.Errorf("report = %+v; want drained, counts %+v, decisive", r, want)
+	}
+	if r.Waited > quick {
+		t.Errorf("Verdict took %s; it should end as soon as nothing is left, not at the %s deadline", r.Waited, drainTimeout)
+	}
+}
+
+// testRolledBack: the app is in a transaction when the stop begins, and
+// exits without committing.
+func testRolledBack(t *testing.T, c *pgtest.Cluster) {
+	tag := NewTag()
+	app := openApp(t, withAppName(c.AppURL(), tag))
+	ctx := context.Background()
+	for _, stmt := range []string{"CREATE TEMP TABLE work (n int)", "BEGIN", "INSERT INTO work VALUES (1)"} {
+		if _, err := app.conn.ExecContext(ctx, stmt); err != nil {
+			t.Fatal(err)
+		}
+	}
+	d := newDrain(t, DrainConfig{DSN: c.AppURL(), Mode: "both", Tag: tag, TagInjected: true,
+		Timeout: drainTimeout, Tree: app.tree})
+	d.StopBegan()
+	waitSample(t, d, "our session in a transaction", func(s drainSample) bool {
+		return len(s.sessions) == 1 && s.sessions[0].State == "idle in transaction"
+	})
+	d.ChildExited(nil)
+	app.close(t)
+	r := d.Verdict(ctx)
+	if r.Verdict != Drained || r.Counts.RolledBack != 1 || len(r.RolledBack) != 1 ||
+		r.RolledBack[0].State != "idle in transaction" || r.RolledBack[0].XactStart.IsZero() ||
+		!strings.Contains(r.Reason, "rolled back") {
+		t.Errorf("report = %+v; want drained, with our session idle in transaction as rolled back", r)
+	}
+}
+
+// testHolder: a descendant holds a tagged connection after the child has
+// exited. The supervisor kills it before the verdict, and the verdict still
+// names it: the app left it behind.
+func testHolder(t *testing.T, c *pgtest.Cluster, mode string) {
+	tag := NewTag()
+	holder := startHoldDB(t, c.AppURL(), tag)
+	pid := holder.Process.Pid
+	var gone atomic.Bool // the supervisor killed it
+	tree := func() []ProcSockets {
+		if gone.Load() {
+			return nil
+		}
+		inodes, _ := SocketInodes(pid)
+		return []ProcSockets{{PID: pid, Cmd: "hold-db", Inodes: inodes}}
+	}
+	d := newDrain(t, DrainConfig{DSN: c.AppURL(), Mode: mode, Tag: tag, TagInjected: true,
+		Timeout: drainTimeout, Tree: tree})
+	d.StopBegan()
+	waitSample(t, d, "the holder's socket", func(s drainSample) bool { return len(s.holders) == 1 })
+	d.ChildExited([]ProcSockets{{PID: pid, Cmd: "hold-db"}}) // inodes read from /proc
+	gone.Store(true)
+	killAndReap(t, holder)
+	r := d.Verdict(context.Background())
+	t.Logf("report: %+v", r)
+	reason := fmt.Sprintf("descendant %d hold-db held 1 connection after the app exited (killed by lastcall)", pid)
+	if r.Verdict != Leaked || r.Reason != reason || len(r.Holders) != 1 || r.Holders[0].PID != pid ||
+		r.Holders[0].Cmd != "hold-db" || r.Holders[0].Network != "tcp" || r.Counts.Holders != 1 {
+		t.Errorf("report = %+v; want leaked, reason %q, the holder named", r, reason)
+	}
+	if r.Waited > quick {
+		t.Errorf("Verdict took %s; the server view should have seen the killed holder's session go", r.Waited)
+	}
+}
+
+// testWrongPassword: authentication fails at once; the verdict says so,
+// without the password, and without waiting for the deadline.
+func testWrongPassword(t *testing.T, c *pgtest.Cluster) {
+	wrong := "wrong-" + c.Password
+	d := newDrain(t, DrainConfig{DSN: c.URL(c.User, wrong, c.Database, "sslmode=disable"), Mode: "both",
+		Tag: NewTag(), TagInjected: true, Timeout: drainTimeout})
+	d.StopBegan()
+	d.ChildExited(nil)
+	r := d.Verdict(context.Background())
+	t.Logf("report: %+v", r)
+	if r.Verdict != Inconclusive || !strings.Contains(r.Reason, "password authentication failed") {
+		t.Errorf("report = %+v; want inconclusive, naming the failed authentication", r)
+	}
+	if strings.Contains(r.Reason, c.Password) {
+		t.Errorf("reason %q holds the password", r.Reason)
+	}
+	if r.Waited > quick {
+		t.Errorf("Verdict took %s; a wrong password will not cure itself, no need to wait", r.Waited)
+	}
+}
+
+// TestDrainFrozen: a frozen server (SIGSTOP of the postmaster and every
+// backend) or a silent peer give inconclusive by the deadline.
+func TestDrainFrozen(t *testing.T) {
+	const timeout = time.Second
+	t.Run("silent peer", func(t *testing.T) {
+		d := newDrain(t, DrainConfig{DSN: "postgres://app:hunter2hunter2@" + silentPeer(t) + "/app",
+			Mode: "server", Tag: NewTag(), TagInjected: true, Timeout: timeout})
+		assertFrozenVerdict(t, d, timeout, "timeout")
+	})
+	c := pgtest.Start(t)
+	t.Run("frozen before the stop", func(t *testing.T) {
+		freezeCluster(t, c)
+		d := newDrain(t, DrainConfig{DSN: c.AppURL(), Mode: "both", Tag: NewTag(), TagInjected: true, Timeout: timeout})
+		assertFrozenVerdict(t, d, timeout, "not reached")
+	})
+	t.Run("frozen during the stop", func(t *testing.T) {
+		tag := NewTag()
+		holdSession(t, withAppName(c.AppURL(), tag)) // a frozen client's session
+		d := newDrain(t, DrainConfig{DSN: c.AppURL(), Mode: "both", Tag: tag, TagInjected: true, Timeout: timeout})
+		start := time.Now()
+		d.StopBegan()
+		waitSample(t, d, "our session", func(s drainSample) bool { return len(s.sessions) == 1 })
+		freezeCluster(t, c)
+		d.ChildExited(nil)
+		r := d.Verdict(context.Background())
+		within(t, start, timeout)
+		if r.Verdict != Inconclusive || !strings.Contains(r.Reason, "stopped answering") || r.Counts.Seen != 1 {
+			t.Errorf("report = %+v; want inconclusive: the database stopped answering", r)
+		}
+	})
+}
+
+// assertFrozenVerdict runs a stop against a server that never answers.
+func assertFrozenVerdict(t *testing.T, d *Drain, timeout time.Duration, reason string) {
+	t.Helper()
+	start := time.Now()
+	d.StopBegan()
+	d.ChildExited(nil)
+	r := d.Verdict(context.Background())
+	within(t, start, timeout)
+	t.Logf("report: %+v", r)
+	if r.Verdict != Inconclusive || !strings.Contains(r.Reason, reason) || strings.Contains(r.Reason, "hunter2") {
+		t.Errorf("report = %+v; want inconclusive, reason with %q and no password", r, reason)
+	}
+}
+
+// TestDrainCloseWithoutVerdict: the check's goroutine ends on Close (goleak
+// in TestMain fails the package otherwise), even while it dials.
+func TestDrainCloseWithoutVerdict(t *testing.T) {
+	d, err := NewDrain(DrainConfig{DSN: "postgres://app@" + silentPeer(t) + "/app", Mode: "both",
+		Tag: NewTag(), TagInjected: true, Timeout: time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.StopBegan()
+	start := time.Now()
+	d.Close()
+	if took := time.Since(start); took > 5*time.Second {
+		t.Errorf("Close took %s while the monitor dialled a silent peer", took)
+	}
+}
+
+// TestDrainClosedBeforeStart: a check closed before it started never
+// starts, and its verdict comes at once.
+func TestDrainClosedBeforeStart(t *testing.T) {
+	d, err := NewDrain(DrainConfig{DSN: "postgres://app@" + silentPeer(t) + "/app", Mode: "both",
+		Tag: NewTag(), TagInjected: true, Timeout: time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.Close()
+	d.StopBegan()
+	if r := d.Verdict(context.Background()); r.Verdict != Inconclusive || r.Waited > time.Second {
+		t.Errorf("Verdict of a closed check = %+v; want inconclusive at once", r)
+	}
+}

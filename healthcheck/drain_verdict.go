@@ -1,0 +1,299 @@
+package healthcheck
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Verdict is the drain check's answer.
+type Verdict string
+
+// The verdicts of [Drain.Verdict].
+const (
+	// Drained: nothing of the app's is left on the database.
+	Drained Verdict = "drained"
+	// Leaked: a descendant held the app's connections after the app had
+	// exited, or the server still showed our sessions at the deadline.
+	Leaked Verdict = "leaked"
+	// Inconclusive: the views the mode needs could not answer in time.
+	Inconclusive Verdict = "inconclusive"
+)
+
+// DrainReport is what [Drain.Verdict] found, as plain data for the caller
+// to log: one line for the verdict, one per holder and leaked session.
+type DrainReport struct {
+	Verdict Verdict
+	// Reason says why, in one line, without a password.
+	Reason string
+	Counts DrainCounts
+	// RolledBack are the sessions that were active or in a transaction in
+	// the last sample before the child exited: work the exit rolled back.
+	RolledBack []Session
+	// Holders are the sockets to the database that descendants still held
+	// when the child exited (the local view): leaks, even though the
+	// supervisor then killed those processes. One per process and socket.
+	Holders []Holder
+	// Leaked are our sessions the server still showed at its last answer
+	// after the tree was down (a frozen client, a hung host). When Advisory
+	// and the local view decided, they are listed for information only.
+	Leaked []Session
+	// Advisory is true when the server view could not decide: the tag is
+	// the user's PGAPPNAME (replicas may share it), or the self-check did
+	// not pass (a proxy or pooler such as PgBouncer, NAT, a unix socket).
+	// The local view then decides, when the mode has one.
+	Advisory bool
+	// Waited is how long Verdict took: what the check added to shutdown.
+	Waited time.Duration
+}
+
+// DrainCounts are the report's numbers; -1 where the view that counts them
+// is not in the mode or never answered.
+type DrainCounts struct {
+	// Seen is how many of our sessions the first server sample showed,
+	// when it came before the child's exit.
+	Seen int
+	// RolledBack is len(RolledBack), Holders len(Holders), Left
+	// len(Leaked).
+	RolledBack, Holders, Left int
+}
+
+// drainFacts is everything the verdict is decided from.
+type drainFacts struct {
+	local, server bool
+	tag           string
+	timeout       time.Duration
+	epsErr        error
+	exit          exitRecord
+	w             watchState
+	advisory      bool
+	whyAdvisory   string
+	ctxErr        error
+	late          bool // Verdict was called after the deadline
+}
+
+func (d *Drain) factsLocked() drainFacts {
+	f := drainFacts{local: d.local, server: d.server, tag: d.cfg.Tag, timeout: d.cfg.Timeout,
+		epsErr: d.epsErr, w: d.w, advisory: d.server && d.advisoryLocked()}
+	switch {
+	case !d.cfg.TagInjected:
+		f.whyAdvisory = "the tag " + d.cfg.Tag + " is the user's PGAPPNAME, not unique to this instance"
+	case d.w.check == nil:
+		f.whyAdvisory = "no self-check"
+	default:
+		f.whyAdvisory = d.w.check.Reason
+	}
+	if d.exit != nil {
+		f.exit = *d.exit
+	}
+	return f
+}
+
+// decide applies the rules: a holder after the app's exit is a leak; then
+// the server view decides, unless it is advisory and the local view is
+// whole; a view the mode needs that never answered makes it inconclusive.
+func decide(f drainFacts) DrainReport {
+	r := DrainReport{Counts: f.counts(), RolledBack: rolledBack(f.exit.sample.sessions),
+		Holders: f.exit.holders, Advisory: f.server && f.w.answered && f.advisory}
+	if f.w.finalOK != nil {
+		r.Leaked = f.w.finalOK.sessions
+	}
+	r.Verdict, r.Reason = f.verdict()
+	if n := len(r.RolledBack); n > 0 {
+		r.Reason += fmt.Sprintf("; %s in a transaction or active when the app exited (rolled back)", plural(n, "session"))
+	}
+	r.Reason = oneLine(r.Reason)
+	return r
+}
+
+func (f drainFacts) verdict() (Verdict, string) {
+	switch {
+	case f.local && len(f.exit.holders) > 0:
+		return Leaked, holdersReason(f.exit.holders, "after the app exited (killed by lastcall)")
+	case f.local && f.w.final != nil && len(f.w.final.holders) > 0:
+		return Leaked, holdersReason(f.w.final.holders, "after the tree was stopped")
+	case errors.Is(f.ctxErr, context.Canceled):
+		return Inconclusive, "the drain check was cancelled"
+	case f.server:
+		return f.serverVerdict()
+	}
+	if p := f.localProblem(); p != "" {
+		return Inconclusive, p
+	}
+	return Drained, "no process of lastcall's tree held a database connection after the app exited"
+}
+
+// serverVerdict decides from the server view, the local one when it is
+// advisory.
+func (f drainFacts) serverVerdict() (Verdict, string) {
+	if !f.w.answered {
+		return Inconclusive, "database not reached: " + errText(f.w.lastErr, f.timeout)
+	}
+	var left []Session
+	if f.w.finalOK != nil {
+		left = f.w.finalOK.sessions
+	}
+	lastFailed := f.w.final == nil || !f.w.final.serverOK
+	localOK := f.local && f.localProblem() == ""
+	switch {
+	case !lastFailed && len(left) == 0:
+		return Drained, "no session tagged " + f.tag + " left on the server" + f.localClause()
+	case f.advisory && localOK:
+		return Drained, "no process of lastcall's tree held a database connection after the app exited; " +
+			"the server view is advisory (" + f.whyAdvisory + ")" + showing(left, f.tag)
+	case lastFailed && f.w.finalOK != nil && len(left) > 0 && !f.advisory && isTimeout(f.w.lastErr):
+		// The server answered after the tree was down, still showing our
+		// sessions; only the hard deadline cut the last look. Their client
+		// is gone: the server is finishing work the app left behind.
+		return Leaked, fmt.Sprintf("%s tagged %s still open on the server at its last answer, %s before the deadline, "+
+			"with no process of the app left: %s (PostgreSQL notices a dead client only between queries, "+
+			"or with client_connection_check_interval)", plural(len(left), "session"), f.tag,
+			f.sinceLastAnswer().Round(time.Millisecond), describeSessions(left))
+	case lastFailed && f.late:
+		return Inconclusive, fmt.Sprintf("the check's %s deadline (counted from the stop's start) passed before the tree was down", f.timeout)
+	case lastFailed:
+		msg := "the database stopped answering: " + errText(f.w.lastErr, f.timeout)
+		if f.w.finalOK != nil {
+			msg += "; " + plural(len(left), "session") + " tagged " + f.tag + " at its last answer"
+		}
+		return Inconclusive, msg
+	case !f.advisory:
+		return Leaked, fmt.Sprintf("%s tagged %s still open after the tree was down: %s",
+			plural(len(left), "session"), f.tag, describeSessions(left))
+	}
+	return Inconclusive, "the server view is advisory (" + f.whyAdvisory + ")" + showing(left, f.tag) +
+		", and there is no local view to decide"
+}
+
+// localProblem says why the local view cannot vouch for a clean exit, ""
+// when it can.
+func (f drainFacts) localProblem() string {
+	switch {
+	case f.exit.err != nil:
+		return f.exit.err.Error()
+	case f.w.final != nil && f.w.final.localErr != nil:
+		return f.w.final.localErr.Error()
+	case f.epsErr != nil:
+		return "local view incomplete: " + f.epsErr.Error()
+	}
+	return ""
+}
+
+func (f drainFacts) localClause() string {
+	if !f.local {
+		return ""
+	}
+	if p := f.localProblem(); p != "" {
+		return "; " + p
+	}
+	return ", and no process of lastcall's tree held a connection after the app exited"
+}
+
+func (f drainFacts) counts() DrainCounts {
+	c := DrainCounts{Seen: -1, RolledBack: -1, Holders: -1, Left: -1}
+	if f.server {
+		c.Seen = f.w.seen
+		if f.exit.sample.serverOK {
+			c.RolledBack = len(rolledBack(f.exit.sample.sessions))
+		}
+		if f.w.finalOK != nil {
+			c.Left = len(f.w.finalOK.sessions)
+		}
+	}
+	if f.local && f.exit.err == nil {
+		c.Holders = len(f.exit.holders)
+	}
+	return c
+}
+
+// rolledBack are the sessions whose work an exit rolls back.
+func rolledBack(sessions []Session) []Session {
+	var out []Session
+	for _, s := range sessions {
+		switch s.State {
+		case "active", "idle in transaction", "idle in transaction (aborted)", "fastpath function call":
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// holdersReason names the processes of holders: "descendant 123 worker held
+// 2 connections " + when.
+func holdersReason(holders []Holder, when string) string {
+	var names []string
+	var inodes []uint64
+	for _, h := range holders {
+		name := fmt.Sprintf("%d %s", h.PID, h.Cmd)
+		if !slices.Contains(names, name) {
+			names = append(names, name)
+		}
+		if !slices.Contains(inodes, h.Inode) {
+			inodes = append(inodes, h.Inode)
+		}
+	}
+	who := "descendant " + names[0]
+	if len(names) > 1 {
+		who = "descendants " + strings.Join(firstOf(names, 3), ", ")
+	}
+	return fmt.Sprintf("%s held %s %s", who, plural(len(inodes), "connection"), when)
+}
+
+// describeSessions names up to three sessions.
+func describeSessions(sessions []Session) string {
+	var parts []string
+	for _, s := range sessions {
+		switch {
+		case s.Hidden:
+			parts = append(parts, fmt.Sprintf("backend %d (details hidden: another role)", s.BackendPID))
+		case s.ClientPort < 0 || s.ClientAddr == "":
+			parts = append(parts, fmt.Sprintf("backend %d (%s, unix socket)", s.BackendPID, s.State))
+		default:
+			parts = append(parts, fmt.Sprintf("backend %d (%s, from %s:%d)", s.BackendPID, s.State, s.ClientAddr, s.ClientPort))
+		}
+	}
+	return strings.Join(firstOf(parts, 3), ", ")
+}
+
+// showing is ", and still shows N sessions tagged T", or "".
+func showing(left []Session, tag string) string {
+	if len(left) == 0 {
+		return ""
+	}
+	return fmt.Sprintf(", and still shows %s tagged %s", plural(len(left), "session"), tag)
+}
+
+// firstOf is the first n items, then "and K more".
+func firstOf(items []string, n int) []string {
+	if len(items) <= n {
+		return items
+	}
+	return append(slices.Clone(items[:n]), fmt.Sprintf("and %d more", len(items)-n))
+}
+
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
+}
+
+// errText describes err (already scrubbed of passwords) briefly.
+func errText(err error, timeout time.Duration) string {
+	if err == nil {
+		return "no answer"
+	}
+	return describe(err, timeout)
+}
+
+// sinceLastAnswer is how long before the last failed look the server last
+// answered.
+func (f drainFacts) sinceLastAnswer() time.Duration {
+	if f.w.final == nil || f.w.finalOK == nil {
+		return 0
+	}
+	return f.w.final.at.Sub(f.w.finalOK.at)
+}

@@ -1,0 +1,144 @@
+package healthcheck
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// TestDecide covers the verdict rules without a database.
+func TestDecide(t *testing.T) {
+	idle := Session{BackendPID: 7, State: "idle", ClientAddr: "10.0.0.9", ClientPort: 40000}
+	inTx := Session{BackendPID: 8, State: "idle in transaction", ClientAddr: "10.0.0.9", ClientPort: 40001}
+	holder := Holder{PID: 42, Cmd: "worker", Network: "tcp", Inode: 1}
+	direct := &SelfCheckResult{Direct: true, Reason: "as it is here"}
+	proxy := &SelfCheckResult{Reason: "NAT or a proxy in between"}
+	clean := drainSample{serverOK: true}
+	left := drainSample{serverOK: true, sessions: []Session{idle}}
+	down := drainSample{serverErr: errors.New("read tcp: i/o timeout")}
+	refused := fmt.Errorf("dial tcp 10.0.0.5:5432: connect: %w", syscall.ECONNREFUSED)
+	tests := []struct {
+		name    string
+		f       drainFacts
+		verdict Verdict
+		reason  string
+	}{
+		{"clean, both views", drainFacts{local: true, server: true, tag: "T",
+			w: watchState{answered: true, check: direct, final: &clean, finalOK: &clean}},
+			Drained, "no session tagged T left on the server, and no process"},
+		{"holder at exit", drainFacts{local: true, server: true, tag: "T", exit: exitRecord{holders: []Holder{holder, holder}},
+			w: watchState{answered: true, check: direct, final: &clean, finalOK: &clean}},
+			Leaked, "descendant 42 worker held 1 connection after the app exited (killed by lastcall)"},
+		{"holder, database down", drainFacts{local: true, server: true, tag: "T", exit: exitRecord{holders: []Holder{holder}},
+			w: watchState{lastErr: refused}},
+			Leaked, "descendant 42 worker"},
+		{"session left, decisive", drainFacts{local: true, server: true, tag: "T",
+			w: watchState{answered: true, check: direct, final: &left, finalOK: &left}},
+			Leaked, "1 session tagged T still open after the tree was down: backend 7 (idle, from 10.0.0.9:40000)"},
+		{"session left, advisory, local decides", drainFacts{local: true, server: true, tag: "T", advisory: true,
+			whyAdvisory: proxy.Reason, w: watchState{answered: true, check: proxy, final: &left, finalOK: &left}},
+			Drained, "advisory (NAT or a proxy in between), and still shows 1 session tagged T"},
+		{"session left, advisory, no local view", drainFacts{server: true, tag: "T", advisory: true,
+			whyAdvisory: "the tag T is the user's", w: watchState{answered: true, final: &left, finalOK: &left}},
+			Inconclusive, "no local view to decide"},
+		{"never reached", drainFacts{local: true, server: true, tag: "T", timeout: time.Second, w: watchState{lastErr: refused}},
+			Inconclusive, "database not reached: connection refused"},
+		{"stopped answering", drainFacts{local: true, server: true, tag: "T",
+			w: watchState{answered: true, check: direct, final: &down, finalOK: &left, lastErr: down.serverErr}},
+			Inconclusive, "stopped answering: read tcp: i/o timeout; 1 session tagged T at its last answer"},
+		{"deadline before the tree was down", drainFacts{local: true, server: true, tag: "T", timeout: time.Second, late: true,
+			w: watchState{answered: true, check: direct}},
+			Inconclusive, "the check's 1s deadline (counted from the stop's start) passed before the tree was down"},
+		{"cancelled", drainFacts{local: true, server: true, tag: "T", ctxErr: context.Canceled},
+			Inconclusive, "cancelled"},
+		{"local only, clean", drainFacts{local: true}, Drained, "no process of lastcall's tree"},
+		{"local only, unresolved host", drainFacts{local: true, epsErr: errors.New("resolve db.internal: no such host")},
+			Inconclusive, "local view incomplete: resolve db.internal"},
+		{"rolled back", drainFacts{local: true, server: true, tag: "T",
+			exit: exitRecord{sample: drainSample{serverOK: true, sessions: []Session{idle, inTx}}},
+			w:    watchState{answered: true, check: direct, final: &clean, finalOK: &clean}},
+			Drained, "; 1 session in a transaction or active when the app exited (rolled back)"},
+	}
+	for _, tc := range tests {
+		r := decide(tc.f)
+		if r.Verdict != tc.verdict || !strings.Contains(r.Reason, tc.reason) || strings.Contains(r.Reason, "\n") {
+			t.Errorf("%s: %s: %q; want %s with %q", tc.name, r.Verdict, r.Reason, tc.verdict, tc.reason)
+		}
+	}
+}
+
+func TestDecideCounts(t *testing.T) {
+	inTx := Session{BackendPID: 8, State: "idle in transaction (aborted)"}
+	left := drainSample{serverOK: true, sessions: []Session{{BackendPID: 9, State: "idle"}}}
+	tests := []struct {
+		name string
+		f    drainFacts
+		want DrainCounts
+	}{
+		{"local only", drainFacts{local: true, exit: exitRecord{holders: []Holder{{PID: 1}}}},
+			DrainCounts{Seen: -1, RolledBack: -1, Holders: 1, Left: -1}},
+		{"server only", drainFacts{server: true, exit: exitRecord{sample: drainSample{serverOK: true, sessions: []Session{inTx}}},
+			w: watchState{seen: 2, answered: true, final: &left, finalOK: &left}},
+			DrainCounts{Seen: 2, RolledBack: 1, Holders: -1, Left: 1}},
+		{"server never answered", drainFacts{server: true, local: true, w: watchState{seen: -1}},
+			DrainCounts{Seen: -1, RolledBack: -1, Holders: 0, Left: -1}},
+	}
+	for _, tc := range tests {
+		if got := decide(tc.f).Counts; got != tc.want {
+			t.Errorf("%s: counts %+v; want %+v", tc.name, got, tc.want)
+		}
+	}
+}
+
+func TestHoldersReason(t *testing.T) {
+	var many []Holder
+	for i := range 5 {
+		many = append(many, Holder{PID: 100 + i, Cmd: "w", Inode: uint64(i)})
+	}
+	tests := []struct {
+		holders []Holder
+		want    string
+	}{
+		{[]Holder{{PID: 1, Cmd: "a", Inode: 5}, {PID: 1, Cmd: "a", Inode: 6}}, "descendant 1 a held 2 connections X"},
+		{[]Holder{{PID: 1, Cmd: "a", Inode: 5}, {PID: 2, Cmd: "b", Inode: 5}}, "descendants 1 a, 2 b held 1 connection X"},
+		{many, "descendants 100 w, 101 w, 102 w, and 2 more held 5 connections X"},
+	}
+	for _, tc := range tests {
+		if got := holdersReason(tc.holders, "X"); got != tc.want {
+			t.Errorf("holdersReason(%+v) = %q; want %q", tc.holders, got, tc.want)
+		}
+	}
+}
+
+func TestNewDrainErrors(t *testing.T) {
+	const password = "s3cret-pass"
+	tests := []struct {
+		name string
+		cfg  DrainConfig
+		want string
+	}{
+		{"mode", DrainConfig{Mode: "off", Timeout: time.Second}, `mode "off"`},
+		{"timeout", DrainConfig{Mode: "local", DSN: "host=/tmp"}, "timeout"},
+		{"no tag", DrainConfig{Mode: "server", DSN: "host=/tmp", Timeout: time.Second}, "tag"},
+		{"bad URL", DrainConfig{Mode: "both", Tag: "t", Timeout: time.Second,
+			DSN: fmt.Sprintf("postgres://app:%s@db:port/app", password)}, "database URL"},
+	}
+	for _, tc := range tests {
+		_, err := NewDrain(tc.cfg)
+		if err == nil || !strings.Contains(err.Error(), tc.want) || strings.Contains(err.Error(), password) {
+			t.Errorf("%s: NewDrain: %v; want an error about %q, without the password", tc.name, err, tc.want)
+		}
+	}
+}
+
+func TestNewDrainPQGODebug(t *testing.T) {
+	t.Setenv("PQGO_DEBUG", "1")
+	_, err := NewDrain(DrainConfig{Mode: "both", Tag: "t", DSN: "host=/tmp", Timeout: time.Second})
+	if !errors.Is(err, ErrPQGODebug) {
+		t.Errorf("NewDrain with PQGO_DEBUG=1: %v; want ErrPQGODebug", err)
+	}
+}
