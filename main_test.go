@@ -40,7 +40,7 @@ var (
 
 // lastcallBinary builds lastcall once per test run. It is static
 // (CGO_ENABLED=0) so the Docker test can put it in a scratch image.
-func lastcallBinary(t *testing.T) string {
+func lastcallBinary(t testing.TB) string {
 	t.Helper()
 	buildOnce.Do(func() {
 		lastcallPath, buildErr = goBuild(filepath.Join(binDir, "lastcall"), ".")
