@@ -15,9 +15,10 @@ import (
 // drainCheck ties the Postgres drain check to the supervisor's hooks and
 // logs its report.
 type drainCheck struct {
-	d      *healthcheck.Drain
-	log    *zap.Logger
-	strict bool
+	d       *healthcheck.Drain
+	log     *zap.Logger
+	strict  bool
+	timeout time.Duration // --db-timeout
 }
 
 // setupDrain prepares the drain check before the child starts: it tags the
@@ -59,7 +60,7 @@ func setupDrain(db dbSettings, cfg *supervisor.Config, timeout time.Duration, lo
 	}
 	cfg.OnStop = d.StopBegan
 	cfg.OnChildExit = func(alive []supervisor.Process) { d.ChildExited(withSockets(alive)) }
-	return &drainCheck{d: d, log: logger, strict: db.strict}
+	return &drainCheck{d: d, log: logger, strict: db.strict, timeout: db.timeout}
 }
 
 // treeSockets is the local view's input: lastcall's descendants and the
@@ -87,7 +88,11 @@ func (c *drainCheck) verdict(ctx context.Context, code int) int {
 	if c == nil {
 		return code
 	}
-	r := c.d.Verdict(ctx)
+	// --db-timeout bounds the wait from now, the tree being down; the
+	// check's own hard deadline (the stop budget) bounds it too.
+	vctx, cancel := context.WithTimeout(ctx, c.timeout)
+	defer cancel()
+	r := c.d.Verdict(vctx)
 	c.d.Close()
 	logReport(c.log, r)
 	if c.strict && code == 0 && r.Verdict == healthcheck.Leaked {

@@ -38,7 +38,8 @@ func drainRun(t *testing.T, c *pgtest.Cluster, url string, stop bool, flags []st
 	}
 	t.Cleanup(func() { _ = cmd.Process.Kill() })
 	if stop {
-		waitForSession(t, c)
+		// An app running a query must be seen running it.
+		waitForSession(t, c, strings.Contains(app, "pg_sleep"))
 		_ = cmd.Process.Signal(syscall.SIGTERM)
 	}
 	var lines []map[string]any
@@ -55,13 +56,17 @@ func drainRun(t *testing.T, c *pgtest.Cluster, url string, stop bool, flags []st
 	return cmd.ProcessState.ExitCode(), lines, raw.String()
 }
 
-// waitForSession waits until the server shows a session tagged by lastcall.
-func waitForSession(t *testing.T, c *pgtest.Cluster) {
+// waitForSession waits until the server shows a session tagged by lastcall,
+// an active one when active is set.
+func waitForSession(t *testing.T, c *pgtest.Cluster, active bool) {
 	t.Helper()
+	query := "select count(*) from pg_stat_activity where application_name like 'lastcall-%' and application_name <> 'lastcall-monitor'"
+	if active {
+		query += " and state = 'active'"
+	}
 	deadline := time.Now().Add(20 * time.Second)
 	for time.Now().Before(deadline) {
-		out, _ := exec.Command("psql", c.AppURL(), "-Atc",
-			"select count(*) from pg_stat_activity where application_name like 'lastcall-%' and application_name <> 'lastcall-monitor'").Output()
+		out, _ := exec.Command("psql", c.AppURL(), "-Atc", query).Output()
 		if strings.TrimSpace(string(out)) != "0" && len(out) > 0 {
 			return
 		}

@@ -223,7 +223,22 @@ func (d *Drain) holdersOf(procs []ProcSockets) ([]Holder, error) {
 	if err != nil {
 		return nil, fmt.Errorf("local view: %w", err)
 	}
-	return holders, nil
+	return liveHolders(holders), nil
+}
+
+// liveHolders keeps the sockets whose connection is still open: a unix
+// socket, or TCP that is established (or being set up). A TCP socket in
+// CLOSE_WAIT and the like was closed by the server: its session is over,
+// even though a process still has the file open (a forked child of a
+// process that said goodbye on the shared socket).
+func liveHolders(holders []Holder) []Holder {
+	var out []Holder
+	for _, h := range holders {
+		if h.Network == "unix" || h.State == "ESTABLISHED" || h.State == "SYN_SENT" || h.State == "SYN_RECV" {
+			out = append(out, h)
+		}
+	}
+	return out
 }
 
 // withInodes fills in the socket inodes of processes given without them;

@@ -96,11 +96,14 @@ func (d *Drain) factsLocked() drainFacts {
 // the server view decides, unless it is advisory and the local view is
 // whole; a view the mode needs that never answered makes it inconclusive.
 func decide(f drainFacts) DrainReport {
-	r := DrainReport{Counts: f.counts(), RolledBack: rolledBack(f.exit.sample.sessions),
-		Holders: f.exit.holders, Advisory: f.server && f.w.answered && f.advisory}
+	r := DrainReport{Holders: f.exit.holders, Advisory: f.server && f.w.answered && f.advisory}
 	if f.w.finalOK != nil {
 		r.Leaked = f.w.finalOK.sessions
 	}
+	// A session still open at the end was not rolled back: it is left.
+	r.RolledBack = rolledBack(without(f.exit.sample.sessions, r.Leaked))
+	r.Counts = f.counts()
+	r.Counts.RolledBack = countOrUnknown(r.Counts.RolledBack, len(r.RolledBack))
 	r.Verdict, r.Reason = f.verdict()
 	if n := len(r.RolledBack); n > 0 {
 		r.Reason += fmt.Sprintf("; %s in a transaction or active when the app exited (rolled back)", plural(n, "session"))
@@ -139,12 +142,16 @@ func (f drainFacts) serverVerdict() (Verdict, string) {
 	lastFailed := f.w.final == nil || !f.w.final.serverOK
 	localOK := f.local && f.localProblem() == ""
 	switch {
+	case f.advisory && localOK && len(left) == 0:
+		return Drained, "no process of lastcall's tree held a database connection after the app exited " +
+			"(the local view decides: the server view is advisory, " + f.whyAdvisory + ")"
 	case !lastFailed && len(left) == 0:
 		return Drained, "no session tagged " + f.tag + " left on the server" + f.localClause()
 	case f.advisory && localOK:
 		return Drained, "no process of lastcall's tree held a database connection after the app exited; " +
 			"the server view is advisory (" + f.whyAdvisory + ")" + showing(left, f.tag)
-	case lastFailed && f.w.finalOK != nil && len(left) > 0 && !f.advisory && isTimeout(f.w.lastErr):
+	case lastFailed && f.w.finalOK != nil && len(left) > 0 && !f.advisory &&
+		(isTimeout(f.w.lastErr) || errors.Is(f.ctxErr, context.DeadlineExceeded)):
 		// The server answered after the tree was down, still showing our
 		// sessions; only the hard deadline cut the last look. Their client
 		// is gone: the server is finishing work the app left behind.
@@ -296,4 +303,27 @@ func (f drainFacts) sinceLastAnswer() time.Duration {
 		return 0
 	}
 	return f.w.final.at.Sub(f.w.finalOK.at)
+}
+
+// without drops from sessions those whose backend is in gone.
+func without(sessions, gone []Session) []Session {
+	var out []Session
+	for _, s := range sessions {
+		left := false
+		for _, g := range gone {
+			left = left || g.BackendPID == s.BackendPID
+		}
+		if !left {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// countOrUnknown keeps -1 (the view did not count) and takes n otherwise.
+func countOrUnknown(old, n int) int {
+	if old < 0 {
+		return old
+	}
+	return n
 }
