@@ -1,0 +1,120 @@
+package healthcheck
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+)
+
+// rolledBack are the sessions whose work an exit rolls back.
+func rolledBack(sessions []Session) []Session {
+	var out []Session
+	for _, s := range sessions {
+		switch s.State {
+		case "active", "idle in transaction", "idle in transaction (aborted)", "fastpath function call":
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// holdersReason names the processes of holders: "descendant 123 worker held
+// 2 connections " + when.
+func holdersReason(holders []Holder, when string) string {
+	var names []string
+	var inodes []uint64
+	for _, h := range holders {
+		name := fmt.Sprintf("%d %s", h.PID, h.Cmd)
+		if !slices.Contains(names, name) {
+			names = append(names, name)
+		}
+		if !slices.Contains(inodes, h.Inode) {
+			inodes = append(inodes, h.Inode)
+		}
+	}
+	who := "descendant " + names[0]
+	if len(names) > 1 {
+		who = "descendants " + strings.Join(firstOf(names, 3), ", ")
+	}
+	return fmt.Sprintf("%s held %s %s", who, plural(len(inodes), "connection"), when)
+}
+
+// describeSessions names up to three sessions.
+func describeSessions(sessions []Session) string {
+	var parts []string
+	for _, s := range sessions {
+		switch {
+		case s.Hidden:
+			parts = append(parts, fmt.Sprintf("backend %d (details hidden: another role)", s.BackendPID))
+		case s.ClientPort < 0 || s.ClientAddr == "":
+			parts = append(parts, fmt.Sprintf("backend %d (%s, unix socket)", s.BackendPID, s.State))
+		default:
+			parts = append(parts, fmt.Sprintf("backend %d (%s, from %s:%d)", s.BackendPID, s.State, s.ClientAddr, s.ClientPort))
+		}
+	}
+	return strings.Join(firstOf(parts, 3), ", ")
+}
+
+// showing is ", and still shows N sessions tagged T", or "".
+func showing(left []Session, tag string) string {
+	if len(left) == 0 {
+		return ""
+	}
+	return fmt.Sprintf(", and still shows %s tagged %s", plural(len(left), "session"), tag)
+}
+
+// firstOf is the first n items, then "and K more".
+func firstOf(items []string, n int) []string {
+	if len(items) <= n {
+		return items
+	}
+	return append(slices.Clone(items[:n]), fmt.Sprintf("and %d more", len(items)-n))
+}
+
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
+}
+
+// errText describes err (already scrubbed of passwords) briefly.
+func errText(err error, timeout time.Duration) string {
+	if err == nil {
+		return "no answer"
+	}
+	return describe(err, timeout)
+}
+
+// sinceLastAnswer is how long before the last failed look the server last
+// answered.
+func (f drainFacts) sinceLastAnswer() time.Duration {
+	if f.w.final == nil || f.w.finalOK == nil {
+		return 0
+	}
+	return f.w.final.at.Sub(f.w.finalOK.at)
+}
+
+// without drops from sessions those whose backend is in gone.
+func without(sessions, gone []Session) []Session {
+	var out []Session
+	for _, s := range sessions {
+		left := false
+		for _, g := range gone {
+			left = left || g.BackendPID == s.BackendPID
+		}
+		if !left {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// countOrUnknown keeps -1 (the view did not count) and takes n otherwise.
+func countOrUnknown(old, n int) int {
+	if old < 0 {
+		return old
+	}
+	return n
+}
