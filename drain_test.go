@@ -103,7 +103,7 @@ func TestDrainCheck(t *testing.T) {
 		{"app's session goes with it", c.AppURL(), true, nil,
 			`exec psql "$PSQL_URL" -q`, 143, "drained", ""},
 		{"a descendant keeps the connection", c.AppURL(), false, []string{"--db-strict=true", "--leftover-grace", "300ms"},
-			`psql "$PSQL_URL" -qc "select pg_sleep(30)" & until psql "$PSQL_URL" -Atc "select 1 from pg_stat_activity where application_name = '$PGAPPNAME' and state = 'active'" | grep -q 1; do :; done; exit 0`,
+			`psql "$PSQL_URL" -qc "select pg_sleep(30)" & until psql "$PSQL_URL" -Atc "select 1 from pg_stat_activity where application_name = '$PGAPPNAME' and state = 'active' and pid <> pg_backend_pid() and query like '%pg_sleep%'" | grep -q 1; do :; done; exit 0`,
 			exitLeaked, "leaked", "a process held the app's database connection after the app exited"},
 		{"the server still runs the dead app's query", c.AppURL(), true, nil,
 			`exec psql "$PSQL_URL" -qc "select pg_sleep(60)"`, 143, "leaked", "session still open on the server"},

@@ -213,7 +213,7 @@ func TestPgBouncerDrain(t *testing.T) {
 		{"the app's client goes with it", true, nil,
 			`exec psql "$DATABASE_URL" -q`, 143, "drained", ""},
 		{"a descendant keeps the connection", false, []string{"--db-strict=true", "--leftover-grace", "300ms"},
-			`psql "$DATABASE_URL" -qc "select pg_sleep(30)" & until psql "$DATABASE_URL" -Atc "select 1 from pg_stat_activity where application_name = '$PGAPPNAME' and state = 'active'" | grep -q 1; do :; done; exit 0`,
+			`psql "$DATABASE_URL" -qc "select pg_sleep(30)" & until psql "$DATABASE_URL" -Atc "select 1 from pg_stat_activity where application_name = '$PGAPPNAME' and state = 'active' and pid <> pg_backend_pid() and query like '%pg_sleep%'" | grep -q 1; do :; done; exit 0`,
 			exitLeaked, "leaked", "a process held the app's database connection after the app exited"},
 	}
 	for _, tt := range tests {
