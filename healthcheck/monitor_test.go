@@ -213,7 +213,10 @@ func backendPID(t *testing.T, c *pgtest.Cluster, appName string) int {
 	}
 	defer func() { _ = db.Close() }()
 	var pid int
-	err = db.QueryRow("SELECT pid FROM pg_stat_activity WHERE application_name = $1", appName).Scan(&pid)
+	// The newest such backend: one of an earlier case may still be on its
+	// way out.
+	err = db.QueryRow("SELECT pid FROM pg_stat_activity WHERE application_name = $1 ORDER BY backend_start DESC LIMIT 1",
+		appName).Scan(&pid)
 	if err != nil {
 		t.Fatal(err)
 	}
