@@ -4,7 +4,10 @@ import (
 	"context"
 	"errors"
 	"os"
+	"strings"
 	"time"
+
+	"github.com/lib/pq"
 
 	"go.uber.org/zap"
 
@@ -21,46 +24,90 @@ type drainCheck struct {
 	timeout time.Duration // --db-timeout
 }
 
-// setupDrain prepares the drain check before the child starts: it tags the
-// child's environment (PGAPPNAME) and returns it, drops the PG* variables
-// that would make lib/pq fail from lastcall's own environment, and sets
-// the hooks in cfg. A check that cannot run (PQGO_DEBUG set, a URL lib/pq
-// rejects) is logged and skipped: the app runs all the same.
-func setupDrain(db dbSettings, cfg *supervisor.Config, timeout time.Duration, logger *zap.Logger) *drainCheck {
-	env := cfg.Env
-	if env == nil {
-		env = os.Environ()
+// prepareDBEnv runs before anything touches the database, when the drain
+// check or --wait-db is on. It fixes the child's environment (cfg.Env) as
+// lastcall found it, then drops the PG* variables that make lib/pq fail
+// from lastcall's own environment, with a note: the app keeps them. It
+// reports whether lastcall may connect at all: not with PQGO_DEBUG=1,
+// which would make lib/pq print the password.
+func prepareDBEnv(db dbSettings, cfg *supervisor.Config, logger *zap.Logger) bool {
+	if db.check == "off" && db.waitDB <= 0 {
+		return true
 	}
-	if err := healthcheck.CheckPQGODebug(env); err != nil {
-		logger.Warn("drain check off: PQGO_DEBUG=1 would print the database password", zap.String("step", "drain"))
-		return nil
+	if cfg.Env == nil {
+		cfg.Env = os.Environ()
 	}
-	tag, injected := "", false
-	if db.tag {
-		env, injected = healthcheck.TagEnv(env, healthcheck.NewTag())
-	}
-	for _, kv := range env {
-		if len(kv) > len("PGAPPNAME=") && kv[:len("PGAPPNAME=")] == "PGAPPNAME=" {
-			tag = kv[len("PGAPPNAME="):]
-		}
-	}
-	cfg.Env = env // before the PG* variables below leave lastcall's own
-	for _, name := range healthcheck.UnsupportedPGEnv(env) {
+	for _, name := range healthcheck.UnsupportedPGEnv(cfg.Env) {
 		_ = os.Unsetenv(name)
 		logger.Info("dropped from lastcall's own environment (lib/pq refuses it); the app keeps it",
-			zap.String("variable", name), zap.String("step", "drain"))
+			zap.String("variable", name), zap.String("step", "db"))
+	}
+	if healthcheck.CheckPQGODebug(cfg.Env) != nil {
+		logger.Warn("no database check and no --wait-db: PQGO_DEBUG=1 would make lib/pq print the password",
+			zap.String("step", "db"))
+		return false
+	}
+	return true
+}
+
+// setupDrain prepares the drain check before the child starts: it tags the
+// child's environment (PGAPPNAME) and sets the hooks in cfg. A check that
+// cannot run (a URL lib/pq rejects) is logged and skipped: the app runs all
+// the same.
+func setupDrain(db dbSettings, cfg *supervisor.Config, timeout time.Duration, logger *zap.Logger) *drainCheck {
+	env, tag, injected := tagEnv(db, cfg.Env, logger)
+	mode := db.check
+	if tag == "" && mode != "local" {
+		logger.Warn("PGAPPNAME is set but empty: the server view cannot find the app's sessions; local view only",
+			zap.String("step", "drain"))
+		if mode == "server" {
+			return nil
+		}
+		mode = "local"
 	}
 	d, err := healthcheck.NewDrain(healthcheck.DrainConfig{
-		DSN: db.url, Mode: db.check, Tag: tag, TagInjected: injected,
+		DSN: db.url, Mode: mode, Tag: tag, TagInjected: injected,
 		Timeout: timeout, Tree: treeSockets, ShowQuery: db.showQuery,
 	})
 	if err != nil {
 		logger.Warn("drain check off", zap.Error(err), zap.String("step", "drain"))
 		return nil
 	}
+	cfg.Env = env
 	cfg.OnStop = d.StopBegan
 	cfg.OnChildExit = func(alive []supervisor.Process) { d.ChildExited(withSockets(alive)) }
 	return &drainCheck{d: d, log: logger, strict: db.strict, timeout: db.timeout}
+}
+
+// tagEnv gives the child a per-instance PGAPPNAME and returns the tag its
+// sessions will carry: the injected one, the user's own PGAPPNAME, or the
+// application_name the app's URL names (which wins over PGAPPNAME). Only
+// an injected tag is this instance's alone.
+func tagEnv(db dbSettings, env []string, logger *zap.Logger) (newEnv []string, tag string, injected bool) {
+	if name := urlAppName(db.url); name != "" {
+		logger.Warn("the database URL sets application_name: the server view looks for it, and other instances may share it",
+			zap.String("application_name", name), zap.String("step", "drain"))
+		return env, name, false
+	}
+	if db.tag {
+		env, injected = healthcheck.TagEnv(env, healthcheck.NewTag())
+	}
+	for _, kv := range env {
+		if v, ok := strings.CutPrefix(kv, "PGAPPNAME="); ok {
+			tag = v
+		}
+	}
+	return env, tag, injected
+}
+
+// urlAppName is the application_name the URL itself names, if any (not
+// the one lib/pq would take from PGAPPNAME).
+func urlAppName(dsn string) string {
+	cfg, err := pq.NewConfig(dsn)
+	if err != nil || cfg.ApplicationName == os.Getenv("PGAPPNAME") {
+		return ""
+	}
+	return cfg.ApplicationName
 }
 
 // treeSockets is the local view's input: lastcall's descendants and the
@@ -82,8 +129,9 @@ func withSockets(procs []supervisor.Process) []healthcheck.ProcSockets {
 }
 
 // verdict waits for the check's verdict, now that the tree is down, logs it
-// and returns lastcall's exit code: code, or exitLeaked in strict mode
-// when the app exited 0 and left something behind.
+// and returns lastcall's exit code: code (already remapped), or exitLeaked
+// in strict mode when lastcall would exit 0 and the app left something
+// behind.
 func (c *drainCheck) verdict(ctx context.Context, code int) int {
 	if c == nil {
 		return code

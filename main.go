@@ -174,9 +174,6 @@ func run(ctx context.Context, s settings, lookupEnv func(string) (string, bool),
 			zap.String("platform", platform.Name), zap.Duration("budget", platform.StopTimeout),
 			zap.String("budget_from", budgetFrom), zap.String("step", "plan"))
 	}
-	if !waitForDB(ctx, s.db, logger) {
-		return exitDBNotReady
-	}
 	cfg := supervisor.Config{
 		Args:            s.args,
 		Plan:            plan,
@@ -195,8 +192,13 @@ func run(ctx context.Context, s settings, lookupEnv func(string) (string, bool),
 		Logger:          logger,
 	}
 	var drain *drainCheck
-	if s.db.check != "off" {
-		drain = setupDrain(s.db, &cfg, plan.KillAt+s.leftoverGrace+s.db.timeout, logger)
+	if prepareDBEnv(s.db, &cfg, logger) {
+		if !waitForDB(ctx, s.db, logger) {
+			return exitDBNotReady
+		}
+		if s.db.check != "off" {
+			drain = setupDrain(s.db, &cfg, plan.KillAt+s.leftoverGrace+s.db.timeout, logger)
+		}
 	}
 	res, err := supervisor.Run(ctx, cfg)
 	return exitCode(ctx, logger, s.remap, drain, res, err)
@@ -214,7 +216,7 @@ func childEnv(s settings) []string {
 
 // exitCode logs how the run ended and returns lastcall's exit code: the
 // start error's 126/127, 1 when lastcall itself failed, else the child's
-// code, after the drain verdict (--db-strict) and, last, the remap.
+// code after the remap, unless --db-strict turns a leak into exitLeaked.
 func exitCode(ctx context.Context, logger *zap.Logger, remap signals.Remap, drain *drainCheck,
 	res supervisor.Result, err error) int {
 	var startErr *supervisor.StartError
@@ -227,7 +229,7 @@ func exitCode(ctx context.Context, logger *zap.Logger, remap signals.Remap, drai
 		logger.Error("lastcall failed", zap.Int("exit_code", exitFailed), zap.Error(err), zap.String("step", "start"))
 		return exitFailed
 	}
-	code := remap.Apply(drain.verdict(ctx, res.ExitCode))
+	code := drain.verdict(ctx, remap.Apply(res.ExitCode))
 	level := zapcore.DebugLevel
 	if res.Stopped || res.Leftovers > 0 || res.Signaled {
 		level = zapcore.InfoLevel

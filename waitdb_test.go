@@ -24,6 +24,7 @@ func TestWaitDB(t *testing.T) {
 	ln.Close() // a port with nothing listening: connection refused, transient
 	tests := []struct {
 		name    string
+		env     []string
 		url     string
 		wait    string
 		code    int
@@ -31,16 +32,20 @@ func TestWaitDB(t *testing.T) {
 		atMost  time.Duration
 		wantLog string
 	}{
-		{"ready", c.AppURL(), "10s", 0, true, 10 * time.Second, ""},
-		{"wrong password fails fast", c.URL(c.User, "wrong-canary-password", c.Database, "sslmode=disable"), "30s",
+		{"ready", nil, c.AppURL(), "10s", 0, true, 10 * time.Second, ""},
+		// lib/pq refuses PGGSSENCMODE: lastcall drops it from its own
+		// environment, the app keeps it.
+		{"ready, with a PG variable lib/pq refuses", []string{"PGGSSENCMODE=disable"}, c.AppURL(), "10s", 0, true,
+			10 * time.Second, "PGGSSENCMODE"},
+		{"wrong password fails fast", nil, c.URL(c.User, "wrong-canary-password", c.Database, "sslmode=disable"), "30s",
 			exitDBNotReady, false, 5 * time.Second, "password authentication failed"},
-		{"nothing listening times out", nobody, "1s", exitDBNotReady, false, 10 * time.Second, "database not ready"},
+		{"nothing listening times out", nil, nobody, "1s", exitDBNotReady, false, 10 * time.Second, "database not ready"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			dir := t.TempDir()
 			start := time.Now()
-			got := runLastcall(t, dir, []string{"DATABASE_URL=" + tt.url}, withChild("--wait-db", tt.wait)...)
+			got := runLastcall(t, dir, append([]string{"DATABASE_URL=" + tt.url}, tt.env...), withChild("--wait-db", tt.wait)...)
 			took := time.Since(start)
 			_, statErr := os.Stat(filepath.Join(dir, "ran"))
 			if got.code != tt.code || (statErr == nil) != tt.ran || took > tt.atMost {

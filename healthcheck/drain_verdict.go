@@ -131,6 +131,10 @@ func (f drainFacts) verdict() (Verdict, string) {
 // advisory.
 func (f drainFacts) serverVerdict() (Verdict, string) {
 	if !f.w.answered {
+		if errors.Is(f.ctxErr, context.DeadlineExceeded) && (f.w.lastErr == nil || errors.Is(f.w.lastErr, context.Canceled)) {
+			// The wait for the verdict ran out and cancelled the watch.
+			return Inconclusive, "database not reached before the verdict's time ran out"
+		}
 		return Inconclusive, "database not reached: " + errText(f.w.lastErr, f.timeout)
 	}
 	var left []Session

@@ -6,7 +6,10 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"net/url"
+	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -61,7 +64,36 @@ func Endpoints(dsn string) (eps []Endpoint, err error) {
 		}
 		eps = append(eps, ep)
 	}
+	if !namesHost(dsn) && os.Getenv("PGHOST") == "" {
+		// lib/pq then dials localhost over TCP, but libpq apps (psql,
+		// psycopg2) use the unix socket in the default directories.
+		for _, dir := range libpqSocketDirs {
+			eps = append(eps, Endpoint{Network: "unix", Host: dir, Port: cfg.Port,
+				SocketPath: filepath.Join(dir, ".s.PGSQL."+strconv.Itoa(int(cfg.Port)))})
+		}
+	}
 	return eps, errors.Join(errs...)
+}
+
+// libpqSocketDirs are where libpq looks for the server's unix socket when
+// no host is named: Debian's build, then upstream's default.
+var libpqSocketDirs = []string{"/var/run/postgresql", "/tmp"}
+
+// keyValueHost finds a host or hostaddr key in key=value text.
+var keyValueHost = regexp.MustCompile(`(^|\s)(host|hostaddr)\s*=`)
+
+// namesHost reports whether dsn names a host itself (a URL's host part or
+// host parameter, or a host or hostaddr key).
+func namesHost(dsn string) bool {
+	if isLibpqURL(dsn) {
+		u, err := url.Parse(dsn)
+		if err != nil {
+			return true
+		}
+		q := u.Query()
+		return u.Hostname() != "" || q.Get("host") != "" || q.Get("hostaddr") != ""
+	}
+	return keyValueHost.MatchString(dsn)
 }
 
 // endpointOf is where lib/pq dials for one host (see pq.Config's network):

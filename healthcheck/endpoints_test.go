@@ -42,7 +42,14 @@ func TestEndpoints(t *testing.T) {
 		dsn  string
 		want []Endpoint
 	}{
-		{"empty: localhost:5432", "", []Endpoint{tcp("localhost", loopback, 5432)}},
+		// No host named: lib/pq dials localhost, libpq apps use the
+		// default socket directories; the local view watches all three.
+		{"empty: localhost:5432 and libpq's sockets", "", []Endpoint{tcp("localhost", loopback, 5432),
+			unix("/var/run/postgresql", 5432, "/var/run/postgresql/.s.PGSQL.5432"), unix("/tmp", 5432, "/tmp/.s.PGSQL.5432")}},
+		{"no host in a URL", "postgres://u@/db?port=6000", []Endpoint{tcp("localhost", loopback, 6000),
+			unix("/var/run/postgresql", 6000, "/var/run/postgresql/.s.PGSQL.6000"), unix("/tmp", 6000, "/tmp/.s.PGSQL.6000")}},
+		{"no host in key=value", "dbname=app port=6001", []Endpoint{tcp("localhost", loopback, 6001),
+			unix("/var/run/postgresql", 6001, "/var/run/postgresql/.s.PGSQL.6001"), unix("/tmp", 6001, "/tmp/.s.PGSQL.6001")}},
 		{"url, ip and port", "postgres://u:pw@10.1.2.3:6543/db", []Endpoint{tcp("10.1.2.3", ip("10.1.2.3"), 6543)}},
 		{"url, ipv6", "postgres://u@[::1]:5433/db", []Endpoint{tcp("::1", ip("::1"), 5433)}},
 		{"url, LOCALHOST", "postgres://LOCALHOST/db", []Endpoint{tcp("LOCALHOST", loopback, 5432)}},
