@@ -60,5 +60,21 @@
 // a connection reset, and the SQLSTATEs 57P03 cannot_connect_now, 53300
 // too_many_connections, 57P01/57P02 (shutdown) and class 08 (connection
 // exception). Authentication failures (28P01, 28000), a missing database
-// (3D000), TLS mismatches and bad URLs are not transient.
+// (3D000), TLS mismatches and bad URLs are not transient. [WaitReady]
+// retries those with a capped backoff until its time runs out.
+//
+// # Drain check
+//
+// A [Drain] answers, once the app and its whole tree are down, whether the
+// app's database connections are gone. The supervisor's hooks drive it:
+// [Drain.StopBegan] (one goroutine starts watching: a monitor session under
+// the check's hard deadline, a self-check for NAT or a proxy, and samples
+// of the tagged sessions and of the tree's sockets), [Drain.ChildExited]
+// (the sessions caught mid-work, the descendants still holding the app's
+// connections) and [Drain.Verdict] (polls until nothing of the app's is
+// left, or the deadline). The first two never block; Verdict returns by the
+// deadline whatever the database does. Only live sockets count: a TCP
+// socket the server already closed (CLOSE_WAIT) holds no session. The
+// local view decides when the server view is advisory: a tag that is not
+// this instance's alone, or a self-check that saw something in between.
 package healthcheck
