@@ -35,6 +35,7 @@ var helpers = map[string]func(args []string) int{
 	"leave-behind": leaveBehindHelper,
 	"exec-masked":  execMaskedHelper,
 	"ignore-tree":  ignoreTreeHelper,
+	"ignore-usr1":  ignoreUSR1Helper,
 }
 
 func runHelper(name string, args []string) int {
@@ -317,5 +318,15 @@ func ignoreTreeHelper([]string) int {
 	}
 	fmt.Printf("ready %s\n", strings.Join(pids, " "))
 	time.Sleep(time.Hour)
+	return 0
+}
+
+// ignoreUSR1Helper ignores SIGUSR1, says ready, and exits 0 on SIGTERM.
+func ignoreUSR1Helper([]string) int {
+	signal.Ignore(syscall.SIGUSR1)
+	ch := make(chan os.Signal, 1)
+	signal.Notify(ch, syscall.SIGTERM)
+	fmt.Printf("ready %d\n", os.Getpid())
+	<-ch
 	return 0
 }

@@ -365,3 +365,23 @@ func TestHooks(t *testing.T) {
 		t.Errorf("OnStop did not run on a stop:\n%s", r.stderr)
 	}
 }
+
+// A storm of 100,000 signals while the child runs: lastcall and the child
+// survive it, and a stop after it still ends in the child's own exit code.
+func TestSignalStorm(t *testing.T) {
+	const storm = 100_000
+	forEachMode(t, func(t *testing.T, m mode) {
+		r := startLastcall(t, m, nil, nil, helperCmd("ignore-usr1")...)
+		r.waitLine("ready")
+		pid := r.pid(m)
+		for i := 0; i < storm; i++ {
+			if err := unix.Kill(pid, syscall.SIGUSR1); err != nil {
+				t.Fatalf("lastcall gone after %d signals: %v", i, err)
+			}
+		}
+		r.signal(m, syscall.SIGTERM)
+		if code := r.wait(); code != 0 {
+			t.Errorf("exit code %d after the storm, want 0; stderr:\n%.2000s", code, r.stderr)
+		}
+	})
+}
