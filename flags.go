@@ -31,6 +31,7 @@ const (
 	flagRewrite       = "rewrite"
 	flagSecondStop    = "second-stop"
 	flagUser          = "user"
+	flagParentDeath   = "parent-death-signal"
 	flagDBCheck       = "db-check"
 	flagDBTimeout     = "db-timeout"
 	flagDBTag         = "db-tag"
@@ -44,6 +45,7 @@ const (
 	wantDuration    = "a duration like 7s or 500ms"
 	wantNonNegative = "a duration >= 0 like 7s or 500ms"
 	wantSignals     = "signal names or numbers like TERM,INT,QUIT"
+	wantSignal      = "a signal name or number like TERM that lastcall receives"
 	wantForwardTo   = "child or group"
 	wantRemap       = "FROM:TO exit codes 0-255 like 143:0"
 	wantRemapEnv    = "FROM:TO exit codes 0-255 like 143:0,130:0"
@@ -74,7 +76,8 @@ type settings struct {
 	stopSequence    []signals.SequenceStep
 	rewrite         signals.Rewrite
 	secondStopKills bool
-	user            runAs // zero: the child runs as lastcall does
+	user            runAs          // zero: the child runs as lastcall does
+	parentDeath     syscall.Signal // 0: none
 	db              dbSettings
 }
 
@@ -100,6 +103,7 @@ func addFlags(fs *pflag.FlagSet) {
 	fs.String(flagStopSequence, "", "send these signals on a stop, with waits, instead of the stop signal and --grace: `LIST` like TERM,5s,INT,2s,KILL")
 	fs.StringArray(flagRewrite, nil, "rewrite forwarded signal `FROM:TO`, e.g. INT:TERM; TO 0 drops it (repeatable; env: comma-separated)")
 	addDBFlags(fs)
+	fs.String(flagParentDeath, "", "when lastcall's parent dies, act as if it had sent this `SIGNAL` (e.g. TERM: stop the app)")
 	fs.String(flagUser, "", "run the child as `NAME|UID[:GROUP|GID]` with that user's groups and HOME (lastcall must be root)")
 	fs.String(flagSecondStop, "forward", "what a second stop signal does: `forward|kill` (forward it again, or SIGKILL the tree at once)")
 }
@@ -165,6 +169,11 @@ func resolveSettings(fs *pflag.FlagSet, args []string, lookupEnv func(string) (s
 	if s.db, err = resolveDB(get, lookupEnv); err != nil {
 		return s, err
 	}
+	if src := get(flagParentDeath); src.text != "" {
+		if s.parentDeath, err = parseStopSignal(src); err != nil {
+			return s, err
+		}
+	}
 	if src := get(flagUser); src.text != "" {
 		if s.user, err = resolveUser(src); err != nil {
 			return s, err
@@ -199,6 +208,15 @@ func parseStopSignals(src source) ([]syscall.Signal, error) {
 		}
 	}
 	return sigs, nil
+}
+
+// parseStopSignal reads one signal that lastcall can receive.
+func parseStopSignal(src source) (syscall.Signal, error) {
+	sig, err := signals.Parse(src.text)
+	if err != nil || !slices.Contains(signals.Forwardable(true), sig) {
+		return 0, src.invalid(wantSignal)
+	}
+	return sig, nil
 }
 
 func parseForwardTo(src source) (toGroup bool, err error) {
@@ -319,6 +337,8 @@ func wantFor(flag string) string {
 		return wantSecondStop
 	case flagUser:
 		return wantUser
+	case flagParentDeath:
+		return wantSignal
 	case flagDBCheck:
 		return wantDBCheck
 	case flagDBTimeout, flagWaitDB:

@@ -42,10 +42,12 @@ import (
 	"runtime"
 	"runtime/debug"
 	"strings"
+	"syscall"
 
 	"github.com/spf13/cobra"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
+	"golang.org/x/sys/unix"
 
 	"github.com/lastcall-dev/lastcall/signals"
 	"github.com/lastcall-dev/lastcall/supervisor"
@@ -69,6 +71,10 @@ var commit = ""
 // not fatal, and so that its cost overlaps the rest of the setup. It is nil
 // when tests call execute, and Run then subscribes itself.
 var earlySignals *supervisor.Subscription
+
+// startPPID is lastcall's parent when it started, to tell a parent that
+// died before --parent-death-signal could be armed.
+var startPPID = os.Getppid()
 
 func main() {
 	earlySignals = supervisor.Subscribe(asyncPreemptOff(os.Getenv("GODEBUG")))
@@ -174,6 +180,7 @@ func run(ctx context.Context, s settings, lookupEnv func(string) (string, bool),
 			zap.String("platform", platform.Name), zap.Duration("budget", platform.StopTimeout),
 			zap.String("budget_from", budgetFrom), zap.String("step", "plan"))
 	}
+	armParentDeath(s.parentDeath, logger)
 	cfg := supervisor.Config{
 		Args:            s.args,
 		Plan:            plan,
@@ -236,4 +243,24 @@ func exitCode(ctx context.Context, logger *zap.Logger, remap signals.Remap, drai
 	}
 	logger.Log(level, "exit", zap.Int("exit_code", code), zap.Int("child_exit_code", res.ExitCode), zap.String("step", "exit"))
 	return code
+}
+
+// armParentDeath has the kernel send sig to lastcall when its parent dies
+// (prctl PR_SET_PDEATHSIG), so that a start command whose shell or
+// supervisor is gone stops the app instead of leaving it running. A parent
+// that died before this is caught too: lastcall then sends sig to itself.
+// The signal is queued by the subscription and handled like any other: a
+// stop signal begins the stop plan.
+func armParentDeath(sig syscall.Signal, logger *zap.Logger) {
+	if sig == 0 || os.Getpid() == 1 {
+		return
+	}
+	if err := unix.Prctl(unix.PR_SET_PDEATHSIG, uintptr(sig), 0, 0, 0); err != nil {
+		logger.Warn("cannot arm --parent-death-signal", zap.Error(err), zap.String("step", "start"))
+		return
+	}
+	if os.Getppid() != startPPID {
+		logger.Info("parent already gone", zap.String("signal", signals.Name(sig)), zap.String("step", "start"))
+		_ = unix.Kill(os.Getpid(), sig)
+	}
 }

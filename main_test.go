@@ -159,6 +159,7 @@ func TestUsageErrors(t *testing.T) {
 		{"bad db-timeout", withChild("--db-timeout", "0s"), nil, "--db-timeout"},
 		{"bad db-strict", withChild("--db-strict", "maybe"), nil, "--db-strict"},
 		{"bad env db-check", touchChild, []string{"LASTCALL_DB_CHECK=on"}, "LASTCALL_DB_CHECK"},
+		{"bad parent-death-signal", withChild("--parent-death-signal", "KILL"), nil, "--parent-death-signal"},
 		{"missing command", nil, nil, "COMMAND"},
 		{"missing command after flags", []string{"--grace", "1s", "--"}, nil, "COMMAND"},
 		{"version with arguments", []string{"version", "touch", "ran"}, nil, "lastcall -- version"},
