@@ -148,9 +148,18 @@ func formatHexAddrPort(ap netip.AddrPort) string {
 	return b.String()
 }
 
-// readTCPTables parses /proc/net/tcp and /proc/net/tcp6 of lastcall's own
-// network namespace. A missing table (no IPv6 in the kernel) is empty.
+// readTCPTables lists the TCP sockets of lastcall's own network namespace:
+// through sock_diag, or else from /proc/net/tcp and /proc/net/tcp6.
 func readTCPTables() ([]TCPSocket, error) {
+	if socks, err := tcpSocketsByDiag(); err == nil {
+		return socks, nil
+	}
+	return readProcNetTCP()
+}
+
+// readProcNetTCP reads /proc/net/tcp and /proc/net/tcp6, for kernels
+// without inet sock_diag. A missing table (no IPv6 in the kernel) is empty.
+func readProcNetTCP() ([]TCPSocket, error) {
 	var all []TCPSocket
 	for _, path := range []string{"/proc/net/tcp", "/proc/net/tcp6"} {
 		f, err := os.Open(path)
