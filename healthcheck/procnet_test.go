@@ -120,7 +120,7 @@ func TestParseProcNetTCPRealSockets(t *testing.T) {
 
 func tcpTableByInode(t *testing.T) map[uint64]TCPSocket {
 	t.Helper()
-	socks, err := readTCPTables()
+	socks, err := readProcNetTCP()
 	if err != nil {
 		t.Fatal(err)
 	}
