@@ -29,6 +29,14 @@ SIGTERM (and SIGCONT, in case they are stopped), then SIGKILL after
 Config.LeftoverGrace, and Run returns only when every one has been
 reaped. A stop signal during that wait kills them at once.
 
+# Hooks
+
+Config.OnStop runs when a stop begins and Config.OnChildExit when the
+child has exited, with the descendants still alive, before they are
+terminated: the Postgres drain check hangs on them (main wires it; this
+package knows nothing of databases). Both run on Run's goroutine and must
+not wait on anything; [Descendants] lists the tree from any goroutine.
+
 # Running as PID 1
 
 As PID 1 of a PID namespace (a container), lastcall inherits every orphan
