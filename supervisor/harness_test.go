@@ -246,3 +246,12 @@ func exists(pid int) bool {
 	_, err := os.Stat(fmt.Sprintf("/proc/%d", pid))
 	return err == nil
 }
+
+// mustScan parses a line a helper printed, failing the test if it does not
+// have the expected form.
+func mustScan(t *testing.T, line, format string, args ...any) {
+	t.Helper()
+	if _, err := fmt.Sscanf(line, format, args...); err != nil {
+		t.Fatalf("line %q is not %q: %v", line, format, err)
+	}
+}

@@ -140,7 +140,7 @@ func TestEscalationKillsTheWholeTree(t *testing.T) {
 	forEachMode(t, func(t *testing.T, m mode) {
 		r := startLastcall(t, m, nil, []string{"-grace", "300ms"}, helperCmd("ignore-tree")...)
 		var gc1, gc2 int
-		fmt.Sscanf(r.waitLine("ready"), "ready %d %d", &gc1, &gc2)
+		mustScan(t, r.waitLine("ready"), "ready %d %d", &gc1, &gc2)
 		hostPids := []int{r.hostPid(m, gc1), r.hostPid(m, gc2)}
 		r.signal(m, syscall.SIGTERM)
 		if code := r.wait(); code != 137 {
@@ -223,7 +223,7 @@ func TestLeftoversAreTerminated(t *testing.T) {
 				r := startLastcall(t, m, nil, []string{"-leftover-grace", "300ms"},
 					helperCmd("leave-behind", tt.grandchild)...)
 				var gc int
-				fmt.Sscanf(r.waitLine("left "), "left %d", &gc)
+				mustScan(t, r.waitLine("left "), "left %d", &gc)
 				if got := r.wait(); got != 0 {
 					t.Errorf("exit code %d, want 0; stderr:\n%s", got, r.stderr)
 				}
@@ -254,7 +254,7 @@ func TestForwardToGroup(t *testing.T) {
 			t.Run(tt.name, func(t *testing.T) {
 				r := startLastcall(t, m, nil, tt.flags, helperCmd("grandchild")...)
 				var gc int
-				fmt.Sscanf(r.waitLine("grandchild ready"), "grandchild ready %d", &gc)
+				mustScan(t, r.waitLine("grandchild ready"), "grandchild ready %d", &gc)
 				gc = r.hostPid(m, gc)
 				r.waitLine("child ready")
 				r.signal(m, syscall.SIGUSR1)
@@ -348,7 +348,7 @@ func TestHooks(t *testing.T) {
 	m := modes[0]
 	r := startLastcall(t, m, nil, []string{"-hooks"}, helperCmd("leave-behind", "ignore-term")...)
 	var gc int
-	fmt.Sscanf(r.waitLine("left "), "left %d", &gc)
+	mustScan(t, r.waitLine("left "), "left %d", &gc)
 	r.wait()
 	want := fmt.Sprintf("hook: child exited, alive [{%d supervisor.test}]", gc)
 	if !strings.Contains(r.stderr.String(), want) {
