@@ -385,3 +385,29 @@ func TestSignalStorm(t *testing.T) {
 		}
 	})
 }
+
+// A child stopped by SIGSTOP and continued through lastcall gets what was
+// forwarded meanwhile, and still exits with its own code.
+func TestStoppedAndContinuedChild(t *testing.T) {
+	forEachMode(t, func(t *testing.T, m mode) {
+		r := startLastcall(t, m, nil, nil, helperCmd("trap", "SIGTERM")...)
+		var child int
+		mustScan(t, r.waitLine("ready"), "ready %d", &child)
+		child = r.hostPid(m, child)
+		if err := unix.Kill(child, syscall.SIGSTOP); err != nil {
+			t.Fatal(err)
+		}
+		eventually(t, "child stopped", func() bool {
+			p, err := readStat(child)
+			return err == nil && p.state == 'T'
+		})
+		r.signal(m, syscall.SIGUSR1) // forwarded, pending in the stopped child
+		r.signal(m, syscall.SIGCONT) // forwarded: the child runs again
+		r.waitLine("got SIGUSR1")
+		r.signal(m, syscall.SIGTERM)
+		r.waitLine("got SIGTERM")
+		if code := r.wait(); code != 0 {
+			t.Errorf("exit code %d, want 0; stderr:\n%s", code, r.stderr)
+		}
+	})
+}
