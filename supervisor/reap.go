@@ -63,29 +63,34 @@ func (s *supervisor) childExited(ws syscall.WaitStatus) {
 	}
 }
 
-// signalTree sends sig to every process lastcall is responsible for and
-// returns how many there were. It signals the fastest way first, so that a
-// SIGKILL lands on time: as PID 1, kill(-1), which reaches everyone in the
-// namespace but lastcall; otherwise the child's process group, then every
-// other descendant found in /proc. The count includes processes that die
-// (and wait to be reaped) by the time /proc is read.
-func (s *supervisor) signalTree(sig syscall.Signal) int {
-	switch {
-	case s.pid1:
-		if err := unix.Kill(-1, sig); err != nil && !errors.Is(err, unix.ESRCH) {
-			s.log.Warn("signal all processes", zap.String("signal", signals.Name(sig)), zap.Error(err))
+// signalTree sends sigs, in order, to every process lastcall is
+// responsible for and returns how many there were. It signals the fastest
+// way first, so that a SIGKILL lands on time: as PID 1, kill(-1), which
+// reaches everyone in the namespace but lastcall; otherwise the child's
+// process group, then every other descendant found in /proc, read once.
+// The count includes processes that die (and wait to be reaped) by the
+// time /proc is read.
+func (s *supervisor) signalTree(sigs ...syscall.Signal) int {
+	for _, sig := range sigs {
+		switch {
+		case s.pid1:
+			if err := unix.Kill(-1, sig); err != nil && !errors.Is(err, unix.ESRCH) {
+				s.log.Warn("signal all processes", zap.String("signal", signals.Name(sig)), zap.Error(err))
+			}
+		case !s.exited:
+			// The group id cannot be reused while its leader is not reaped.
+			_ = unix.Kill(-s.childPid, sig)
 		}
-	case !s.exited:
-		// The group id cannot be reused while its leader is not reaped.
-		_ = unix.Kill(-s.childPid, sig)
 	}
 	tree := s.descendants()
 	for _, p := range tree {
 		if s.pid1 || p.state == 'Z' || p.state == 'X' {
 			continue
 		}
-		if err := signalProc(p, sig); err != nil && !errors.Is(err, unix.ESRCH) {
-			s.log.Warn("signal descendant", zap.Int("pid", p.pid), zap.String("signal", signals.Name(sig)), zap.Error(err))
+		for _, sig := range sigs {
+			if err := signalProc(p, sig); err != nil && !errors.Is(err, unix.ESRCH) {
+				s.log.Warn("signal descendant", zap.Int("pid", p.pid), zap.String("signal", signals.Name(sig)), zap.Error(err))
+			}
 		}
 	}
 	return len(tree)
@@ -117,8 +122,7 @@ func (s *supervisor) cleanUp() {
 		return
 	}
 	began := time.Now()
-	s.res.Leftovers = s.signalTree(syscall.SIGTERM)
-	s.signalTree(syscall.SIGCONT)
+	s.res.Leftovers = s.signalTree(syscall.SIGTERM, syscall.SIGCONT)
 	s.log.Info("terminating leftovers", zap.Int("processes", s.res.Leftovers), zap.String("signal", "SIGTERM"),
 		zap.Duration("leftover_grace", s.cfg.LeftoverGrace), zap.String("step", "leftovers"))
 	deadline := time.NewTimer(s.cfg.LeftoverGrace)

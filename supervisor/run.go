@@ -161,6 +161,7 @@ func (s *supervisor) handleSignals(first syscall.Signal) {
 	var seen [65]bool
 	batch := append(s.batch[:0], first)
 	seen[first] = true
+waiting:
 	for range cap(s.sigs) {
 		select {
 		case sig := <-s.sigs:
@@ -168,10 +169,9 @@ func (s *supervisor) handleSignals(first syscall.Signal) {
 				seen[n] = true
 				batch = append(batch, n)
 			}
-			continue
 		default:
+			break waiting
 		}
-		break
 	}
 	for _, sig := range batch {
 		s.handleSignal(sig)

@@ -51,7 +51,7 @@ func (s *supervisor) stopSignal(sig syscall.Signal) {
 func (s *supervisor) runPlan() {
 	s.stepTimer = nil
 	elapsed := time.Since(s.stopBegan)
-	if s.nextStep == 0 && len(s.cfg.Plan.Steps) > 0 && s.cfg.Plan.Steps[0].At > 0 && elapsed >= s.cfg.Plan.Steps[0].At {
+	if s.nextStep == 0 && s.cfg.Plan.Steps[0].At > 0 && elapsed >= s.cfg.Plan.Steps[0].At {
 		s.log.Info("pre-stop delay over", zap.Duration("elapsed", elapsed), zap.String("step", "stop"))
 	}
 	for s.nextStep < len(s.cfg.Plan.Steps) && s.cfg.Plan.Steps[s.nextStep].At <= elapsed {
