@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os/exec"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -33,36 +34,11 @@ func healthcheckServer(t *testing.T) string {
 // answers), and one where nothing listens.
 func listen(t *testing.T) (open, closed string) {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	port, err := pgtest.FreePort()
 	if err != nil {
 		t.Fatal(err)
 	}
-	var conns []net.Conn
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			conns = append(conns, c)
-		}
-	}()
-	t.Cleanup(func() {
-		_ = ln.Close()
-		<-done
-		for _, c := range conns {
-			_ = c.Close()
-		}
-	})
-	ln2, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	closed = ln2.Addr().String()
-	_ = ln2.Close()
-	return ln.Addr().String(), closed
+	return pgtest.SilentPeer(t), net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
 }
 
 // checkOneLine fails t unless the run exited with code and printed exactly

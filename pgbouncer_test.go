@@ -8,7 +8,6 @@ import (
 	"net/url"
 	"os"
 	"os/exec"
-	"os/user"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -56,28 +55,22 @@ func startPgBouncer(t *testing.T, c *pgtest.Cluster) *pgBouncer {
 		}
 		t.Skipf("SKIPPING: %s (LASTCALL_REQUIRE_PG=1 makes this a failure)", msg)
 	}
-	attr := &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	uid, gid := -1, -1
-	if os.Geteuid() == 0 {
-		u, err := user.Lookup("postgres")
-		if err != nil {
-			t.Fatalf("running as root, and pgbouncer refuses root, but there is no OS user postgres: %v", err)
-		}
-		uid, _ = strconv.Atoi(u.Uid)
-		gid, _ = strconv.Atoi(u.Gid)
-		attr.Credential = &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid), NoSetGroups: true}
+	// pgbouncer refuses root, like initdb: it runs as the cluster's owner.
+	owner, err := pgtest.ClusterOwner()
+	if err != nil {
+		t.Fatal(err)
 	}
 	dir, err := os.MkdirTemp("", "lastcall-pgbouncer-")
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = os.RemoveAll(dir) })
-	if err := os.Chown(dir, uid, gid); err != nil {
+	if err := owner.Chown(dir); err != nil {
 		t.Fatal(err)
 	}
 	for attempt := 1; ; attempt++ {
 		b := &pgBouncer{Port: freeLoopbackPort(t), dir: dir}
-		err := b.start(t, c, attr, uid, gid)
+		err := b.start(t, c, owner)
 		if err == nil {
 			return b
 		}
@@ -89,7 +82,7 @@ func startPgBouncer(t *testing.T, c *pgtest.Cluster) *pgBouncer {
 
 // start writes the config for b.Port and runs pgbouncer until it accepts
 // the app role.
-func (b *pgBouncer) start(t *testing.T, c *pgtest.Cluster, attr *syscall.SysProcAttr, uid, gid int) error {
+func (b *pgBouncer) start(t *testing.T, c *pgtest.Cluster, owner pgtest.Owner) error {
 	t.Helper()
 	ini := fmt.Sprintf(`[databases]
 %s = host=127.0.0.1 port=%d dbname=%s
@@ -114,13 +107,13 @@ logfile = %s
 		if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
 			return err
 		}
-		if err := os.Chown(path, uid, gid); err != nil {
+		if err := owner.Chown(path); err != nil {
 			return err
 		}
 	}
 	b.cmd = exec.Command(debianPgBouncer, filepath.Join(b.dir, "pgbouncer.ini"))
 	b.cmd.Dir = b.dir
-	b.cmd.SysProcAttr = attr
+	b.cmd.SysProcAttr = owner.SysProcAttr(syscall.SIGKILL)
 	if err := b.cmd.Start(); err != nil {
 		return err
 	}

@@ -57,7 +57,7 @@ func noPassword(t *testing.T, r Result, passwords ...string) {
 // TestDBSilentPeer: a server that accepts and never answers ends the probe
 // at its timeout, whatever lib/pq's own settings say.
 func TestDBSilentPeer(t *testing.T) {
-	addr := silentPeer(t)
+	addr := pgtest.SilentPeer(t)
 	const timeout = 500 * time.Millisecond
 	tests := []struct{ name, dsn string }{
 		{"sslmode prefer (TLS request unanswered)", "postgres://app:hunter2hunter2@" + addr + "/app"},
@@ -82,7 +82,7 @@ func TestDBCancel(t *testing.T) {
 	timer := time.AfterFunc(100*time.Millisecond, cancel)
 	defer timer.Stop()
 	start := time.Now()
-	got := DB(ctx, "postgres://app@"+silentPeer(t)+"/app?sslmode=disable", time.Minute)
+	got := DB(ctx, "postgres://app@"+pgtest.SilentPeer(t)+"/app?sslmode=disable", time.Minute)
 	if took := time.Since(start); took > 10*time.Second {
 		t.Errorf("a cancel ended the probe after %s", took)
 	}

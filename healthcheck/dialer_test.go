@@ -1,6 +1,8 @@
 package healthcheck
 
 import (
+	"github.com/lastcall-dev/lastcall/internal/pgtest"
+
 	"context"
 	"errors"
 	"net"
@@ -12,7 +14,7 @@ import (
 // TestClampDialer proves the clamp: deadlines that lib/pq sets later than
 // the hard deadline, or clears, still end a read at the hard deadline.
 func TestClampDialer(t *testing.T) {
-	addr := silentPeer(t)
+	addr := pgtest.SilentPeer(t)
 	tests := []struct {
 		name string
 		set  func(net.Conn) error
@@ -47,7 +49,7 @@ func TestClampDialer(t *testing.T) {
 func TestClampDialerEarlierDeadlineKept(t *testing.T) {
 	d := newClampDialer(time.Now().Add(time.Hour))
 	defer d.closeAll()
-	conn, err := d.DialContext(context.Background(), "tcp", silentPeer(t))
+	conn, err := d.DialContext(context.Background(), "tcp", pgtest.SilentPeer(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,7 +63,7 @@ func TestClampDialerEarlierDeadlineKept(t *testing.T) {
 
 func TestClampDialerCloseAll(t *testing.T) {
 	d := newClampDialer(time.Now().Add(time.Hour))
-	conn, err := d.DialContext(context.Background(), "tcp", silentPeer(t))
+	conn, err := d.DialContext(context.Background(), "tcp", pgtest.SilentPeer(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -69,7 +71,7 @@ func TestClampDialerCloseAll(t *testing.T) {
 	if _, err := conn.Read(make([]byte, 1)); !errors.Is(err, net.ErrClosed) {
 		t.Errorf("read after closeAll: %v, want net.ErrClosed", err)
 	}
-	if _, err := d.Dial("tcp", silentPeer(t)); err == nil {
+	if _, err := d.Dial("tcp", pgtest.SilentPeer(t)); err == nil {
 		t.Error("dial after closeAll succeeded")
 	}
 }

@@ -192,7 +192,7 @@ func testWrongPassword(t *testing.T, c *pgtest.Cluster) {
 func TestDrainFrozen(t *testing.T) {
 	const timeout = time.Second
 	t.Run("silent peer", func(t *testing.T) {
-		d := newDrain(t, DrainConfig{DSN: "postgres://app:hunter2hunter2@" + silentPeer(t) + "/app",
+		d := newDrain(t, DrainConfig{DSN: "postgres://app:hunter2hunter2@" + pgtest.SilentPeer(t) + "/app",
 			Mode: "server", Tag: NewTag(), TagInjected: true, Timeout: timeout})
 		assertFrozenVerdict(t, d, timeout, "timeout")
 	})
@@ -236,7 +236,7 @@ func assertFrozenVerdict(t *testing.T, d *Drain, timeout time.Duration, reason s
 // TestDrainCloseWithoutVerdict: the check's goroutine ends on Close (goleak
 // in TestMain fails the package otherwise), even while it dials.
 func TestDrainCloseWithoutVerdict(t *testing.T) {
-	d, err := NewDrain(DrainConfig{DSN: "postgres://app@" + silentPeer(t) + "/app", Mode: "both",
+	d, err := NewDrain(DrainConfig{DSN: "postgres://app@" + pgtest.SilentPeer(t) + "/app", Mode: "both",
 		Tag: NewTag(), TagInjected: true, Timeout: time.Minute})
 	if err != nil {
 		t.Fatal(err)
@@ -252,7 +252,7 @@ func TestDrainCloseWithoutVerdict(t *testing.T) {
 // TestDrainClosedBeforeStart: a check closed before it started never
 // starts, and its verdict comes at once.
 func TestDrainClosedBeforeStart(t *testing.T) {
-	d, err := NewDrain(DrainConfig{DSN: "postgres://app@" + silentPeer(t) + "/app", Mode: "both",
+	d, err := NewDrain(DrainConfig{DSN: "postgres://app@" + pgtest.SilentPeer(t) + "/app", Mode: "both",
 		Tag: NewTag(), TagInjected: true, Timeout: time.Minute})
 	if err != nil {
 		t.Fatal(err)

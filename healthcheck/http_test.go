@@ -1,6 +1,8 @@
 package healthcheck
 
 import (
+	"github.com/lastcall-dev/lastcall/internal/pgtest"
+
 	"context"
 	"net"
 	"net/http"
@@ -69,7 +71,7 @@ func TestHTTP(t *testing.T) {
 func TestHTTPCancelled(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	got := HTTP(ctx, "http://"+silentPeer(t)+"/", 5*time.Second)
+	got := HTTP(ctx, "http://"+pgtest.SilentPeer(t)+"/", 5*time.Second)
 	if got.Healthy || !strings.Contains(got.Reason, "cancelled") {
 		t.Errorf("HTTP with a cancelled context = %+v; want unhealthy, cancelled", got)
 	}

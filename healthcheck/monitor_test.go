@@ -155,7 +155,7 @@ func TestMonitorDeadline(t *testing.T) {
 	const deadline = 700 * time.Millisecond
 	t.Run("silent peer", func(t *testing.T) {
 		start := time.Now()
-		_, err := OpenMonitor(context.Background(), "postgres://app:hunter2hunter2@"+silentPeer(t)+"/app", start.Add(deadline))
+		_, err := OpenMonitor(context.Background(), "postgres://app:hunter2hunter2@"+pgtest.SilentPeer(t)+"/app", start.Add(deadline))
 		within(t, start, deadline)
 		if err == nil || !Transient(err) || strings.Contains(err.Error(), "hunter2") {
 			t.Errorf("OpenMonitor against a silent peer: %v; want a transient error without the password", err)

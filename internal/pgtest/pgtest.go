@@ -30,6 +30,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -68,7 +69,7 @@ func Start(t testing.TB) *Cluster {
 	if err != nil {
 		skipOrFail(t, err.Error())
 	}
-	owner, err := clusterOwner()
+	owner, err := ClusterOwner()
 	if err != nil {
 		skipOrFail(t, err.Error())
 	}
@@ -77,7 +78,7 @@ func Start(t testing.TB) *Cluster {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = os.RemoveAll(dir) })
-	if err := owner.chown(dir); err != nil {
+	if err := owner.Chown(dir); err != nil {
 		t.Fatal(err)
 	}
 	c := &Cluster{Dir: dir, SocketDir: dir, User: "app", Password: "pgtest-" + randomHex(t, 12),
@@ -134,7 +135,7 @@ func (c *Cluster) Log() string {
 	return string(b)
 }
 
-func (c *Cluster) initdb(t testing.TB, bin string, owner osUser) {
+func (c *Cluster) initdb(t testing.TB, bin string, owner Owner) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), startTimeout)
 	defer cancel()
@@ -142,7 +143,7 @@ func (c *Cluster) initdb(t testing.TB, bin string, owner osUser) {
 		"-U", Superuser, "--auth-local=trust", "--auth-host=scram-sha-256", "-E", "UTF8",
 		"--locale=C", "--no-sync", "--no-instructions")
 	cmd.Dir = c.Dir
-	cmd.SysProcAttr = owner.sysProcAttr()
+	cmd.SysProcAttr = owner.SysProcAttr(syscall.SIGQUIT)
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("pgtest: initdb: %v\n%s", err, out)
 	}

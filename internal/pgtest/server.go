@@ -19,40 +19,44 @@ import (
 	"time"
 )
 
-// osUser is who owns and runs the cluster: the OS user postgres when the
-// test runs as root (initdb refuses root), else the test's own user.
-type osUser struct {
+// Owner is who owns and runs the cluster (and, in tests, other database
+// servers such as PgBouncer): the OS user postgres when the test runs as
+// root (initdb and pgbouncer refuse root), else the test's own user.
+type Owner struct {
 	uid, gid uint32
 	switched bool
 }
 
-func clusterOwner() (osUser, error) {
+// ClusterOwner is the Owner for this test process.
+func ClusterOwner() (Owner, error) {
 	if os.Geteuid() != 0 {
-		return osUser{}, nil
+		return Owner{}, nil
 	}
 	u, err := user.Lookup("postgres")
 	if err != nil {
-		return osUser{}, fmt.Errorf("running as root, and initdb refuses root, but there is no OS user postgres: %v", err)
+		return Owner{}, fmt.Errorf("running as root, and initdb refuses root, but there is no OS user postgres: %v", err)
 	}
 	uid, err1 := strconv.ParseUint(u.Uid, 10, 32)
 	gid, err2 := strconv.ParseUint(u.Gid, 10, 32)
 	if err := errors.Join(err1, err2); err != nil {
-		return osUser{}, fmt.Errorf("OS user postgres: %v", err)
+		return Owner{}, fmt.Errorf("OS user postgres: %v", err)
 	}
-	return osUser{uid: uint32(uid), gid: uint32(gid), switched: true}, nil
+	return Owner{uid: uint32(uid), gid: uint32(gid), switched: true}, nil
 }
 
-func (u osUser) chown(path string) error {
+// Chown gives path to u, when u is not the test's own user.
+func (u Owner) Chown(path string) error {
 	if !u.switched {
 		return nil
 	}
 	return os.Chown(path, int(u.uid), int(u.gid))
 }
 
-// sysProcAttr runs a command as u, in its own process group, and has the
-// kernel send it SIGQUIT (immediate shutdown) if the test process dies.
-func (u osUser) sysProcAttr() *syscall.SysProcAttr {
-	attr := &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGQUIT}
+// SysProcAttr runs a command as u, in its own process group, and has the
+// kernel send it onDeath if the test process dies (SIGQUIT: postgres's
+// immediate shutdown).
+func (u Owner) SysProcAttr(onDeath syscall.Signal) *syscall.SysProcAttr {
+	attr := &syscall.SysProcAttr{Setpgid: true, Pdeathsig: onDeath}
 	if u.switched {
 		attr.Credential = &syscall.Credential{Uid: u.uid, Gid: u.gid, NoSetGroups: true}
 	}
@@ -61,10 +65,10 @@ func (u osUser) sysProcAttr() *syscall.SysProcAttr {
 
 // start runs postgres until it accepts connections, on a free loopback
 // port; it tries another port when the one it picked was taken meanwhile.
-func (c *Cluster) start(t testing.TB, bin string, owner osUser) {
+func (c *Cluster) start(t testing.TB, bin string, owner Owner) {
 	t.Helper()
 	for attempt := 1; ; attempt++ {
-		port, err := freePort()
+		port, err := FreePort()
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -81,7 +85,7 @@ func (c *Cluster) start(t testing.TB, bin string, owner osUser) {
 
 var errPortTaken = errors.New("port taken")
 
-func (c *Cluster) startOn(t testing.TB, bin string, owner osUser) error {
+func (c *Cluster) startOn(t testing.TB, bin string, owner Owner) error {
 	t.Helper()
 	logFile, err := os.OpenFile(c.logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
@@ -95,7 +99,7 @@ func (c *Cluster) startOn(t testing.TB, bin string, owner osUser) error {
 		"-c", "shared_buffers=16MB", "-c", "logging_collector=off", "-c", "ssl=off")
 	cmd.Dir = c.Dir
 	cmd.Stdout, cmd.Stderr = logFile, logFile
-	cmd.SysProcAttr = owner.sysProcAttr()
+	cmd.SysProcAttr = owner.SysProcAttr(syscall.SIGQUIT)
 	if err := cmd.Start(); err != nil {
 		return err
 	}
@@ -226,7 +230,8 @@ func readStat(pid int) (ppid int, start string, ok bool) {
 	return ppid, fields[19], err == nil
 }
 
-func freePort() (int, error) {
+// FreePort is a TCP port on 127.0.0.1 that nothing listened on a moment ago.
+func FreePort() (int, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return 0, err
