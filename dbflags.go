@@ -36,7 +36,7 @@ func addDBFlags(fs *pflag.FlagSet) {
 	fs.String(flagDBURL, "", "the app's database `URL` (default: DATABASE_URL); prefer the env var: a command line is readable by all")
 	fs.String(flagDBTimeout, "3s", "how long the drain verdict may wait once the tree is down (`DURATION`)")
 	fs.String(flagDBTag, "true", "tag the app's sessions with a per-instance PGAPPNAME (unless it sets one): `true|false`")
-	fs.String(flagDBStrict, "false", "exit 3 when the drain check finds a leak and the app exited 0: `true|false`")
+	fs.String(flagDBStrict, "false", "exit 3 when the drain check finds a leak and lastcall would exit 0 (after --remap-exit): `true|false`")
 	fs.String(flagDBShowQuery, "false", "log the query text of sessions left behind (it may hold data): `true|false`")
 	fs.String(flagWaitDB, "0s", "before starting the app, wait up to `DURATION` for the database to accept connections (0: do not wait)")
 }

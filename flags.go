@@ -93,8 +93,8 @@ func usagef(format string, a ...any) error { return &usageError{msg: fmt.Sprintf
 func addFlags(fs *pflag.FlagSet) {
 	fs.String(flagGrace, "", "wait `DURATION` for the child after the stop signal is forwarded, then SIGKILL the whole tree\n(default: what the stop budget leaves, 7s with the default 10s budget)")
 	fs.String(flagLeftoverGrace, "2s", "`DURATION` between SIGTERM and SIGKILL for descendants still alive after the child exits")
-	fs.String(flagStopSignals, "TERM,INT,QUIT", "`LIST` of signals that start the grace clock (they are forwarded too)")
-	fs.String(flagForwardTo, "child", "send forwarded signals to the `child|group` (group: the child's process group)")
+	fs.String(flagStopSignals, "TERM,INT,QUIT", "`LIST` of signals that begin a stop (see --grace, --stop-sequence)")
+	fs.String(flagForwardTo, "child", "where forwarded signals go: `child|group` (group: the child's whole process group)")
 	fs.StringArray(flagRemapExit, nil, "rewrite exit code `FROM:TO`, e.g. 143:0 (repeatable; env: comma-separated)")
 	fs.String(flagLogLevel, "info", "log `LEVEL`: debug|info|warn|error")
 	fs.String(flagLogFormat, "console", "log `FORMAT`: console|json")
