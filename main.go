@@ -77,6 +77,7 @@ var earlySignals *supervisor.Subscription
 var startPPID = os.Getppid()
 
 func main() {
+	supervisor.ExecTrampoline() // returns unless this is a socket-activated child on its way to exec
 	earlySignals = supervisor.Subscribe(asyncPreemptOff(os.Getenv("GODEBUG")))
 	os.Exit(execute(context.Background(), os.Args[1:], os.LookupEnv, os.Stdout, os.Stderr))
 }

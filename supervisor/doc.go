@@ -66,7 +66,17 @@ child inherits them ignored.
 # What the child inherits
 
 The child runs in its own process group, with lastcall's stdin, stdout
-and stderr (the same open files: no pipes, no copies). When stdin is a
+and stderr (the same open files: no pipes, no copies) and every other
+descriptor lastcall inherited, at the same number; never one of
+lastcall's own, which are all close-on-exec. Once the child holds them,
+lastcall closes its copies of the inherited descriptors above 2 and turns
+its stdin and stdout into /dev/null unless they are a terminal, so that an
+end of file or a closed connection belongs to the app alone; it keeps
+stderr for its logs.
+
+When LISTEN_PID names lastcall's own pid (socket activation), the child
+must see its own pid there: it starts as lastcall's own binary, which sets
+LISTEN_PID and execs the command in place (see [ExecTrampoline]). When stdin is a
 terminal whose foreground group is lastcall's, the child's group takes
 the foreground, so Ctrl-C and job control reach it straight from the
 terminal; a lastcall started in the background never takes the terminal.

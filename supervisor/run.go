@@ -75,16 +75,17 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	if beforeStartHook != nil {
 		beforeStartHook()
 	}
-	pid, tty, err := startChild(cfg)
+	child, err := startChild(cfg)
 	if err != nil {
 		return Result{}, err
 	}
-	s.childPid, s.started = pid, time.Now()
-	if tty {
+	s.childPid, s.started = child.pid, time.Now()
+	if child.tty {
 		s.followTerminal()
 	}
-	s.log.Debug("child started", zap.Int("child_pid", pid), zap.String("command", cfg.Args[0]),
-		zap.Int("args", len(cfg.Args)-1), zap.Bool("pid1", s.pid1), zap.String("step", "start"))
+	s.log.Debug("child started", zap.Int("child_pid", child.pid), zap.String("command", cfg.Args[0]),
+		zap.Int("args", len(cfg.Args)-1), zap.Bool("pid1", s.pid1), zap.Int("inherited_fds", child.inherited),
+		zap.Bool("socket_activation", child.activated), zap.String("step", "start"))
 	s.supervise(ctx)
 	s.restoreTerminal()
 	if s.cfg.OnChildExit != nil {

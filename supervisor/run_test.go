@@ -21,6 +21,7 @@ import (
 )
 
 func TestMain(m *testing.M) {
+	ExecTrampoline()
 	if os.Getenv(helperEnv) != "" && len(os.Args) > 1 {
 		os.Exit(runHelper(os.Args[1], os.Args[2:]))
 	}

@@ -19,21 +19,24 @@ const (
 	codeNotFound      = 127
 )
 
-// startChild starts cfg.Args in its own process group with lastcall's own
-// stdin, stdout and stderr, and returns its pid. When stdin is a terminal
-// whose foreground group is lastcall's, the child's group takes the
-// foreground so that Ctrl-C and job control reach the app, and tty says so.
+// startChild starts cfg.Args in its own process group with lastcall's
+// stdin, stdout and stderr and every other descriptor lastcall inherited,
+// at the same numbers; lastcall then lets go of its own copies (letGo).
+// When stdin is a terminal whose foreground group is lastcall's, the
+// child's group takes the foreground so that Ctrl-C and job control reach
+// the app. When lastcall was started by socket activation, the child
+// starts through the exec trampoline, which points LISTEN_PID at it.
 //
 // It uses syscall.ForkExec, not os.StartProcess: lastcall reaps with
 // wait4(-1) and never needs an *os.Process, and os.StartProcess spends a
 // throwaway process on its first call to probe for pidfd support. Signals
 // to the child by pid are safe: its pid cannot be reused before lastcall
 // itself reaps it.
-func startChild(cfg Config) (pid int, tty bool, err error) {
+func startChild(cfg Config) (started, error) {
 	name := cfg.Args[0]
 	path, err := lookPath(name)
 	if err != nil {
-		return 0, false, err
+		return started{}, err
 	}
 	sys := &syscall.SysProcAttr{Setpgid: true, Credential: cfg.Credential}
 	if ownsForeground(0) {
@@ -44,15 +47,29 @@ func startChild(cfg Config) (pid int, tty bool, err error) {
 	if env == nil {
 		env = os.Environ()
 	}
-	pid, err = syscall.ForkExec(path, cfg.Args, &syscall.ProcAttr{
+	inherited := inheritedFDs()
+	exe, env := trampoline(path, env)
+	pid, err := syscall.ForkExec(exe, cfg.Args, &syscall.ProcAttr{
 		Env:   env,
-		Files: []uintptr{0, 1, 2},
+		Files: []uintptr{0, 1, 2}, // and, by themselves, the inherited ones
 		Sys:   sys,
 	})
-	if err != nil {
-		return 0, false, startError(name, err)
+	switch {
+	case err != nil && exe != path:
+		return started{}, fmt.Errorf("start %q through lastcall's own binary (%s), to set LISTEN_PID: %w", name, exe, err)
+	case err != nil:
+		return started{}, startError(name, err)
 	}
-	return pid, sys.Foreground, nil
+	letGo(inherited)
+	return started{pid: pid, tty: sys.Foreground, inherited: len(inherited), activated: exe != path}, nil
+}
+
+// started is what startChild did.
+type started struct {
+	pid       int
+	tty       bool // the child holds the terminal's foreground
+	inherited int  // descriptors above stderr passed on
+	activated bool // through the exec trampoline, for LISTEN_PID
 }
 
 // lookPath finds name the way a shell does: in PATH when it has no slash,
