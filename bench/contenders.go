@@ -19,6 +19,7 @@ const (
 	nameTiniStatic = "tini-static"
 	nameDumbInit   = "dumb-init"
 	nameCatatonit  = "catatonit"
+	nameCompare    = "lastcall (compare)"
 )
 
 // contender is one way to run a command: a wrapper and how to call it.
@@ -42,6 +43,7 @@ type binaries struct {
 	lastcall string
 	goFloor  string
 	child    string
+	compare  string // -compare: a second lastcall binary, or ""
 }
 
 // childComm is the child program's command name in /proc/PID/comm.
@@ -156,6 +158,9 @@ func contenders(b binaries) ([]contender, []string) {
 		{name: nameTiniStatic, binary: "/usr/bin/tini-static", prefix: []string{"/usr/bin/tini-static", "-s", "--"}, cPeer: true, reaps: true},
 		{name: nameDumbInit, binary: "/usr/bin/dumb-init", prefix: []string{"/usr/bin/dumb-init"}, cPeer: true, reaps: true},
 		{name: nameCatatonit, binary: "/usr/bin/catatonit", prefix: []string{"/usr/bin/catatonit", "--"}, cPeer: true, reaps: true},
+	}
+	if b.compare != "" {
+		all = append(all[:2], append([]contender{{name: nameCompare, binary: b.compare, prefix: []string{b.compare, "--"}, reaps: true}}, all[2:]...)...)
 	}
 	var out []contender
 	var notes []string

@@ -31,6 +31,7 @@ type options struct {
 	contenders       string
 	quick, markdown  bool
 	repo, lastcall   string
+	compare          string
 	rev              string
 	startRounds      int
 	shutdownRounds   int
@@ -55,6 +56,7 @@ func parseFlags(args []string) (options, error) {
 	fs.StringVar(&o.repo, "repo", "", "lastcall repository to build (default: the module of the working directory)")
 	fs.StringVar(&o.rev, "rev", "", "build lastcall from this git revision (e.g. HEAD) instead of the working tree")
 	fs.StringVar(&o.lastcall, "lastcall", "", "use this lastcall binary instead of building one")
+	fs.StringVar(&o.compare, "compare", "", "also run this lastcall binary, as contender \""+nameCompare+"\" (to compare two builds in one run)")
 	fs.IntVar(&o.startRounds, "start-rounds", 200, "rounds of start+exit (plain and PID ns)")
 	fs.IntVar(&o.shutdownRounds, "shutdown-rounds", 100, "rounds of shutdown")
 	fs.IntVar(&o.forwardRounds, "forward-rounds", 300, "signals forwarded per contender")
@@ -129,6 +131,7 @@ func run(o options, w io.Writer) (*table, error) {
 		return nil, err
 	}
 	defer os.RemoveAll(b.dir)
+	b.compare = o.compare
 	cs, notes := contenders(b)
 	if o.contenders != "all" {
 		keep := strings.Split(o.contenders, ",")

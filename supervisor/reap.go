@@ -36,7 +36,11 @@ func (s *supervisor) reapAll() (hasChildren bool) {
 		case pid == s.childPid:
 			s.childExited(ws)
 		default:
-			s.log.Debug("reaped", zap.Int("pid", pid), zap.Int("exit_code", signals.ExitCode(ws)))
+			// Check first: a burst of zombies must not pay for a line
+			// that is not logged.
+			if ce := s.log.Check(zap.DebugLevel, "reaped"); ce != nil {
+				ce.Write(zap.Int("pid", pid), zap.Int("exit_code", signals.ExitCode(ws)))
+			}
 		}
 	}
 }

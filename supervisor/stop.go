@@ -19,14 +19,26 @@ func (s *supervisor) stopSignal(sig syscall.Signal) {
 	if s.stopBegan.IsZero() {
 		s.stopBegan, s.stopSig = time.Now(), sig
 		s.res.Stopped = true
+		if s.cfg.OnStop != nil {
+			s.cfg.OnStop()
+		}
+		// A first step that is due at once reaches the child before
+		// lastcall logs anything: the lines cost far more than kill(2).
 		plan := s.cfg.Plan
+		var sent syscall.Signal
+		var err error
+		if plan.Steps[0].At <= 0 {
+			sent = s.stepSignal(plan.Steps[0])
+			err = s.send(sent)
+			s.nextStep = 1
+		}
 		s.log.Info("stop signal received", zap.String("signal", name), zap.Int("child_pid", s.childPid),
 			zap.String("plan", plan.String()), zap.Duration("grace", plan.KillAt-plan.Steps[0].At),
 			zap.Duration("budget", s.cfg.Budget), zap.String("budget_from", s.cfg.BudgetFrom),
 			zap.String("platform", s.cfg.Platform), zap.Time("kill_at", s.stopBegan.Add(plan.KillAt)),
 			zap.String("step", "stop"))
-		if s.cfg.OnStop != nil {
-			s.cfg.OnStop()
+		if s.nextStep == 1 {
+			s.logForward(sent, err)
 		}
 		s.runPlan()
 		return
@@ -74,43 +86,66 @@ func (s *supervisor) armPlan() {
 	s.stepTimer = time.NewTimer(time.Until(s.stopBegan.Add(next)))
 }
 
-// sendStep sends one step of the plan: its own signal, or, for 0, the stop
-// signal received, after the rewrite table.
+// sendStep sends one step of the plan.
 func (s *supervisor) sendStep(step signals.StopStep) {
-	sig := step.Signal
-	if sig == 0 {
-		sig = s.cfg.Rewrite.Apply(s.stopSig)
-	}
-	s.forward(sig)
+	s.forward(s.stepSignal(step))
 }
 
-// forward sends sig to the child or its process group. Signal 0 is one the
-// rewrite table drops.
+// stepSignal is the signal a step of the plan sends: its own, or, for 0,
+// the stop signal received, after the rewrite table.
+func (s *supervisor) stepSignal(step signals.StopStep) syscall.Signal {
+	if step.Signal != 0 {
+		return step.Signal
+	}
+	return s.cfg.Rewrite.Apply(s.stopSig)
+}
+
+// forward sends sig to the child or its process group and logs it. Signal
+// 0 is one the rewrite table drops.
 func (s *supervisor) forward(sig syscall.Signal) {
-	level := zap.DebugLevel
+	s.logForward(sig, s.send(sig))
+}
+
+// send sends sig, unless it is 0, to the child or its process group.
+func (s *supervisor) send(sig syscall.Signal) error {
+	switch {
+	case sig == 0:
+		return nil
+	case s.cfg.ForwardToGroup:
+		return unix.Kill(-s.childPid, sig)
+	default:
+		return unix.Kill(s.childPid, sig)
+	}
+}
+
+// logForward logs what send did: at debug level, or at info level (warn
+// for a failure) once a stop has begun. Below the logger's level it costs
+// no allocation: a storm forwards on every wake-up.
+func (s *supervisor) logForward(sig syscall.Signal, err error) {
+	level, msg := zap.DebugLevel, "forwarded"
 	if !s.stopBegan.IsZero() {
 		level = zap.InfoLevel
 	}
-	if sig == 0 {
-		s.log.Log(level, "signal dropped by rewrite", zap.String("step", "forward"))
-		return
-	}
-	var err error
-	if s.cfg.ForwardToGroup {
-		err = unix.Kill(-s.childPid, sig)
-	} else {
-		err = unix.Kill(s.childPid, sig)
-	}
-	if err != nil {
+	switch {
+	case sig == 0:
+		msg = "signal dropped by rewrite"
+	case err != nil:
+		msg = "forward failed"
 		if level == zap.InfoLevel {
 			level = zap.WarnLevel // a stop signal that reached nobody must show
 		}
-		s.log.Log(level, "forward failed", zap.String("signal", signals.Name(sig)), zap.Error(err),
-			zap.String("step", "forward"))
-		return
 	}
-	s.log.Log(level, "forwarded", zap.String("signal", signals.Name(sig)), zap.Int("child_pid", s.childPid),
-		zap.Bool("group", s.cfg.ForwardToGroup), zap.String("step", "forward"))
+	ce := s.log.Check(level, msg)
+	switch {
+	case ce == nil:
+	case sig == 0:
+		ce.Write(zap.String("step", "forward"))
+	case err != nil:
+		ce.Write(zap.String("signal", signals.Name(sig)), zap.Error(err), zap.String("step", "forward"))
+	default:
+		ce.Write(zap.String("signal", signals.Name(sig)), zap.Int("child_pid", s.childPid),
+			zap.Bool("group", s.cfg.ForwardToGroup), zap.String("step", "forward"))
+	}
 }
 
 // escalate sends SIGKILL to the whole tree.
