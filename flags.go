@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/pflag"
 	"go.uber.org/zap/zapcore"
 
+	"github.com/lastcall-dev/lastcall/healthcheck"
 	"github.com/lastcall-dev/lastcall/signals"
 )
 
@@ -120,11 +121,14 @@ type source struct {
 	flag string
 }
 
+// invalid is the usage error for a text that is not what want says, with
+// any password in the text masked.
 func (s source) invalid(want string) error {
+	text := healthcheck.Redact(s.text) // a database URL given to the wrong flag keeps its password out
 	if s.env != "" {
-		return usagef("invalid %s %q: want %s", s.env, s.text, want)
+		return usagef("invalid %s %q: want %s", s.env, text, want)
 	}
-	return usagef("invalid value %q for --%s: want %s", s.text, s.flag, want)
+	return usagef("invalid value %q for --%s: want %s", text, s.flag, want)
 }
 
 // lookup returns a flag's text: the flag if given, else its env var if set

@@ -166,12 +166,6 @@ func sourceName(s source) string {
 	return "--" + s.flag
 }
 
-// redacted is src with any password in its text masked, for error messages.
-func redacted(src source) source {
-	src.text = healthcheck.Redact(src.text)
-	return src
-}
-
 func parseTimeout(src source) (time.Duration, error) {
 	d, err := time.ParseDuration(strings.TrimSpace(src.text))
 	if err != nil || d <= 0 {
@@ -183,7 +177,7 @@ func parseTimeout(src source) (time.Duration, error) {
 func parseHTTPURL(src source) (string, error) {
 	u, err := url.Parse(src.text)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return "", redacted(src).invalid(wantHTTPURL)
+		return "", src.invalid(wantHTTPURL)
 	}
 	return src.text, nil
 }

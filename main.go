@@ -49,6 +49,7 @@ import (
 	"go.uber.org/zap/zapcore"
 	"golang.org/x/sys/unix"
 
+	"github.com/lastcall-dev/lastcall/healthcheck"
 	"github.com/lastcall-dev/lastcall/signals"
 	"github.com/lastcall-dev/lastcall/supervisor"
 )
@@ -230,7 +231,7 @@ func exitCode(ctx context.Context, logger *zap.Logger, remap signals.Remap, drai
 	var startErr *supervisor.StartError
 	switch {
 	case errors.As(err, &startErr):
-		logger.Error("cannot start command", zap.String("command", startErr.Command),
+		logger.Error("cannot start command", zap.String("command", healthcheck.Redact(startErr.Command)),
 			zap.Int("exit_code", startErr.Code), zap.Error(startErr.Err), zap.String("step", "start"))
 		return startErr.Code
 	case err != nil:
