@@ -79,6 +79,7 @@ var startPPID = os.Getppid()
 
 func main() {
 	supervisor.ExecTrampoline() // returns unless this is a socket-activated child on its way to exec
+	defer healthcheck.ScrubPanics(databaseURLs(os.Args[1:], os.Getenv)...)
 	earlySignals = supervisor.Subscribe(asyncPreemptOff(os.Getenv("GODEBUG")))
 	os.Exit(execute(context.Background(), os.Args[1:], os.LookupEnv, os.Stdout, os.Stderr))
 }

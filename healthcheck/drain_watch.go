@@ -42,6 +42,7 @@ type watcher struct {
 // watch samples every SampleEvery until ctx ends, or, once the tree is
 // down, until nothing of ours is left.
 func (d *Drain) watch(ctx context.Context) {
+	defer ScrubPanics(d.cfg.DSN)
 	defer close(d.done)
 	deadline, _ := ctx.Deadline()
 	w := &watcher{d: d, deadline: deadline}

@@ -1,0 +1,31 @@
+package healthcheck
+
+import (
+	"fmt"
+	"os"
+	"runtime/debug"
+)
+
+// exitPanic is the exit code of a program that panicked, as the Go runtime
+// sets it.
+const exitPanic = 2
+
+// ScrubPanics, deferred first thing on a goroutine of lastcall's that may
+// hold a database URL, reports a panic as the Go runtime would (the value,
+// then the goroutine's stack) with every form of the URLs' passwords and
+// PGPASSWORD masked, and exits 2, as the runtime does. The runtime's own
+// report would print the panic value whole, and recovering and panicking
+// again does not help: it prints the first value too. Stacks print
+// arguments as machine words, never the bytes of a string.
+func ScrubPanics(dsns ...string) {
+	v := recover()
+	if v == nil {
+		return
+	}
+	known := secrets("", os.Getenv("PGPASSWORD"))
+	for _, dsn := range dsns {
+		known = append(known, secrets(dsn)...)
+	}
+	fmt.Fprintf(os.Stderr, "panic: %s\n\n%s", scrub(fmt.Sprint(v), known), scrub(string(debug.Stack()), known))
+	os.Exit(exitPanic)
+}
