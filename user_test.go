@@ -22,7 +22,7 @@ func needRoot(t *testing.T) {
 func TestUserRunsChildUnprivileged(t *testing.T) {
 	needRoot(t)
 	got := runLastcall(t, t.TempDir(), nil, "--user", "nobody", "--",
-		"sh", "-c", `grep -E "^(Uid|Gid|Groups|CapPrm|CapEff|CapAmb):" /proc/self/status; echo "HOME:	$HOME"`)
+		"sh", "-c", `grep -E "^(Uid|Gid|Groups|CapInh|CapPrm|CapEff|CapAmb):" /proc/self/status; echo "HOME:	$HOME"`)
 	if got.code != 0 {
 		t.Fatalf("exit code %d; stderr:\n%s", got.code, got.stderr)
 	}
@@ -30,6 +30,7 @@ func TestUserRunsChildUnprivileged(t *testing.T) {
 		"Uid":    "65534\t65534\t65534\t65534",
 		"Gid":    "65534\t65534\t65534\t65534",
 		"Groups": "65534",
+		"CapInh": "0000000000000000",
 		"CapPrm": "0000000000000000",
 		"CapEff": "0000000000000000",
 		"CapAmb": "0000000000000000",
