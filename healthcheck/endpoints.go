@@ -9,7 +9,6 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -79,9 +78,6 @@ func Endpoints(dsn string) (eps []Endpoint, err error) {
 // no host is named: Debian's build, then upstream's default.
 var libpqSocketDirs = []string{"/var/run/postgresql", "/tmp"}
 
-// keyValueHost finds a host or hostaddr key in key=value text.
-var keyValueHost = regexp.MustCompile(`(^|\s)(host|hostaddr)\s*=`)
-
 // namesHost reports whether dsn names a host itself (a URL's host part or
 // host parameter, or a host or hostaddr key).
 func namesHost(dsn string) bool {
@@ -93,7 +89,7 @@ func namesHost(dsn string) bool {
 		q := u.Query()
 		return u.Hostname() != "" || q.Get("host") != "" || q.Get("hostaddr") != ""
 	}
-	return keyValueHost.MatchString(dsn)
+	return keyValueNamesHost(dsn)
 }
 
 // endpointOf is where lib/pq dials for one host (see pq.Config's network):

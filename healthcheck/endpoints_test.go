@@ -128,3 +128,28 @@ func TestEndpointsLookupFails(t *testing.T) {
 		t.Errorf("Endpoints with an unknown host = %+v, %v; want two endpoints, the second without IPs, and an error naming it", got, err)
 	}
 }
+
+func TestNamesHost(t *testing.T) {
+	tests := []struct {
+		dsn  string
+		want bool
+	}{
+		{"postgres://app@db/app", true},
+		{"postgres:///app?host=/run/pg", true},
+		{"postgres:///app", false},
+		{"host=db user=app", true},
+		{"user=app hostaddr=10.0.0.1", true},
+		{"user=app host =db", true},
+		{"user=app host=", true},
+		{"user=app dbname=app", false},
+		{"user=app password='x host=db'", false},
+		{"user=app password=host=db", false},
+		{"user=app ghost=db", false},
+		{"", false},
+	}
+	for _, tt := range tests {
+		if got := namesHost(tt.dsn); got != tt.want {
+			t.Errorf("namesHost(%q) = %v, want %v", tt.dsn, got, tt.want)
+		}
+	}
+}

@@ -47,6 +47,34 @@ func scanKeyValue(s string) (spans []span, ok bool) {
 	}
 }
 
+// keyValueNamesHost reports whether key=value text has a host or hostaddr
+// key, read as lib/pq reads the text (a quoted value is no key).
+func keyValueNamesHost(s string) bool {
+	sc := kvScanner{s: s}
+	for {
+		sc.skipSpaces()
+		if sc.done() {
+			return false
+		}
+		key := sc.key()
+		sc.skipSpaces()
+		if sc.done() || s[sc.i] != '=' {
+			return false
+		}
+		if key == "host" || key == "hostaddr" {
+			return true
+		}
+		sc.i++ // '='
+		sc.skipSpaces()
+		if sc.done() {
+			return false
+		}
+		if _, closed := sc.value(); !closed {
+			return false
+		}
+	}
+}
+
 // kvScanner walks key=value text rune by rune.
 type kvScanner struct {
 	s string
