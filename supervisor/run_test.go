@@ -414,3 +414,48 @@ func TestStoppedAndContinuedChild(t *testing.T) {
 		}
 	})
 }
+
+// The child exits in the middle of a storm of signals to forward: lastcall
+// keeps forwarding to it until it has reaped it (a zombie takes a signal
+// without error, and its pid cannot be reused before the reap), then stops
+// forwarding, and exits with the child's code, with no forward failing.
+func TestChildExitsWhileForwarding(t *testing.T) {
+	forEachMode(t, func(t *testing.T, m mode) {
+		r := startLastcall(t, m, nil, nil, helperCmd("trap", "SIGUSR1")...) // exits 0 on the first SIGUSR1
+		r.waitLine("ready")
+		pidfd, err := unix.PidfdOpen(r.pid(m), 0) // the storm never reaches a recycled pid of the test's own
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer unix.Close(pidfd)
+		stop := make(chan struct{})
+		sent := make(chan int)
+		go func() {
+			n := 0
+			defer func() { sent <- n }()
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				if unix.PidfdSendSignal(pidfd, syscall.SIGUSR1, nil, 0) != nil {
+					return // lastcall is gone
+				}
+				n++
+			}
+		}()
+		code := r.wait()
+		close(stop)
+		n := <-sent
+		if code != 0 {
+			t.Errorf("exit code %d, want the child's 0; stderr:\n%.2000s", code, r.stderr)
+		}
+		for _, bad := range []string{"forward failed", "panic"} {
+			if strings.Contains(r.stderr.String(), bad) {
+				t.Errorf("%q after %d signals:\n%.4000s", bad, n, r.stderr)
+			}
+		}
+		t.Logf("%d signals sent while the child exited", n)
+	})
+}
