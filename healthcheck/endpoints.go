@@ -63,7 +63,7 @@ func Endpoints(dsn string) (eps []Endpoint, err error) {
 		}
 		eps = append(eps, ep)
 	}
-	if !namesHost(dsn) && os.Getenv("PGHOST") == "" {
+	if usesDefaultHost(dsn, hosts) && os.Getenv("PGHOST") == "" {
 		// lib/pq then dials localhost over TCP, but libpq apps (psql,
 		// psycopg2) use the unix socket in the default directories.
 		for _, dir := range libpqSocketDirs {
@@ -77,6 +77,22 @@ func Endpoints(dsn string) (eps []Endpoint, err error) {
 // libpqSocketDirs are where libpq looks for the server's unix socket when
 // no host is named: Debian's build, then upstream's default.
 var libpqSocketDirs = []string{"/var/run/postgresql", "/tmp"}
+
+// usesDefaultHost reports whether a connection to dsn may go to the
+// default host, where libpq apps use a unix socket: dsn names no host
+// itself, or one entry of its host list (hosts, as lib/pq read them) is
+// empty, with no hostaddr.
+func usesDefaultHost(dsn string, hosts []pq.ConfigMultihost) bool {
+	if !namesHost(dsn) {
+		return true
+	}
+	for _, h := range hosts {
+		if h.Host == "" && !h.Hostaddr.IsValid() {
+			return true
+		}
+	}
+	return false
+}
 
 // namesHost reports whether dsn names a host itself (a URL's host part or
 // host parameter, or a host or hostaddr key).

@@ -47,31 +47,34 @@ func scanKeyValue(s string) (spans []span, ok bool) {
 	}
 }
 
-// keyValueNamesHost reports whether key=value text has a host or hostaddr
-// key, read as lib/pq reads the text (a quoted value is no key).
+// keyValueNamesHost reports whether key=value text gives a host or
+// hostaddr a value, read as lib/pq reads the text (a quoted value is no
+// key; an empty value names nothing: libpq and lib/pq fall back to the
+// default then).
 func keyValueNamesHost(s string) bool {
 	sc := kvScanner{s: s}
+	named := map[string]bool{} // the last value of each key wins
 	for {
 		sc.skipSpaces()
 		if sc.done() {
-			return false
+			return named["host"] || named["hostaddr"]
 		}
 		key := sc.key()
 		sc.skipSpaces()
 		if sc.done() || s[sc.i] != '=' {
 			return false
 		}
-		if key == "host" || key == "hostaddr" {
-			return true
-		}
 		sc.i++ // '='
 		sc.skipSpaces()
 		if sc.done() {
+			named[key] = false
+			continue
+		}
+		v, closed := sc.value()
+		if !closed {
 			return false
 		}
-		if _, closed := sc.value(); !closed {
-			return false
-		}
+		named[key] = v.end > v.start
 	}
 }
 

@@ -100,3 +100,47 @@ func FuzzRedact(f *testing.F) {
 		}
 	})
 }
+
+// FuzzUsesDefaultHost holds usesDefaultHost on key=value text to lib/pq:
+// whenever lib/pq parses the input, it says yes exactly when one of the
+// hosts lib/pq reads takes PGHOST, or is empty, with no hostaddr of the
+// text's own (an empty or absent host means the default: libpq's unix
+// socket). URLs are left to TestNamesHost: lib/pq reads a URL's host list
+// its own way.
+func FuzzUsesDefaultHost(f *testing.F) {
+	for _, seed := range []string{
+		"host=db user=app", "user=app hostaddr=10.0.0.1", "user=app host=", "host=db host=",
+		"user=app password='x host=db'", "host='' user=app", `host=\  user=app`, "host=,db", "host=a,b port=1,2",
+	} {
+		f.Add(seed)
+	}
+	for _, k := range os.Environ() {
+		if strings.HasPrefix(k, "PG") {
+			f.Skip("PG* variables in the environment change what lib/pq parses")
+		}
+	}
+	const markerHost, markerAddr = "/fuzz-host-marker", "192.0.2.1"
+	f.Fuzz(func(t *testing.T, dsn string) {
+		plain, err := pq.NewConfig(dsn)
+		if err != nil || isLibpqURL(dsn) {
+			return
+		}
+		got := usesDefaultHost(dsn, append([]pq.ConfigMultihost{{Host: plain.Host, Hostaddr: plain.Hostaddr}}, plain.Multi...))
+		t.Setenv("PGHOST", markerHost)
+		t.Setenv("PGHOSTADDR", markerAddr)
+		withEnv, err := pq.NewConfig(dsn)
+		if err != nil {
+			return
+		}
+		want := false
+		for _, h := range append([]pq.ConfigMultihost{{Host: withEnv.Host, Hostaddr: withEnv.Hostaddr}}, withEnv.Multi...) {
+			noHost := h.Host == "" || h.Host == markerHost
+			noAddr := !h.Hostaddr.IsValid() || h.Hostaddr.String() == markerAddr
+			want = want || (noHost && noAddr)
+		}
+		if got != want {
+			t.Fatalf("usesDefaultHost(%q) = %v, want %v: lib/pq reads host %q hostaddr %v %+v (with PGHOST and PGHOSTADDR set: %q %v %+v)",
+				dsn, got, want, plain.Host, plain.Hostaddr, plain.Multi, withEnv.Host, withEnv.Hostaddr, withEnv.Multi)
+		}
+	})
+}
