@@ -18,6 +18,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/lastcall-dev/lastcall/internal/pgtest"
 )
 
 var (
@@ -213,6 +215,26 @@ func TestChildGetsExactlyTheInheritedFDs(t *testing.T) {
 	}
 	if held[fileTarget(t, stdinW)] {
 		t.Errorf("lastcall still holds its stdin pipe")
+	}
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if code := r.wait(); code != 0 {
+		t.Errorf("exit code %d, want 0; stderr:\n%s", code, r.stderr)
+	}
+}
+
+// lastcall's own descriptors never reach the child: not the database
+// connections of --wait-db, nor the drain check's, nor its /proc handles.
+func TestChildGetsNoneOfLastcallsFDs(t *testing.T) {
+	c := pgtest.Start(t)
+	cmd := exec.Command(lastcallBinary(t), "--wait-db", "10s", "--db-check", "both", "--", appBinary(t), "inspect")
+	cmd.Env = append(baseEnv(), "DATABASE_URL="+c.AppURL())
+	r := startApp(t, cmd)
+	got := r.inspect()
+	want := append([]int{0, 1, 2}, ownInheritedFDs(t, 3)...)
+	if fds := sortedFDs(got.fds); fmt.Sprint(fds) != fmt.Sprint(want) {
+		t.Errorf("child's descriptors %v, want exactly %v: %v", fds, want, got.fds)
 	}
 	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
