@@ -227,10 +227,13 @@ func (s *supervisedApp) next(timeout time.Duration) (string, error) {
 // expect reads the app's next line and wants it to be want.
 func (s *supervisedApp) expect(want string) error {
 	l, err := s.next(10 * time.Second)
-	if err == nil && l != want {
-		err = fmt.Errorf("the app said %q, want %q; stderr:\n%s", l, want, s.stderr)
+	if err != nil {
+		return fmt.Errorf("waiting for %q: %w", want, err)
 	}
-	return err
+	if l != want {
+		return fmt.Errorf("the app said %q, want %q; stderr:\n%s", l, want, s.stderr)
+	}
+	return nil
 }
 
 // pidLine reads the app's next line, "label PID", and returns PID.
