@@ -106,7 +106,7 @@ func runCycle(dir, lastcall, appPath string, c soakCycle) (cycleResult, error) {
 	if err != nil {
 		return cycleResult{}, err
 	}
-	defer os.Remove(app)
+	defer func() { _ = os.Remove(app) }()
 	r, err := startSupervised(dir, lastcall, app, comm, c.pid1, []string{"--log-format", "json", "--log-level", "debug",
 		"--grace", c.grace, "--leftover-grace", c.lgrace}, c.end, c.leftover)
 	if err != nil {
