@@ -1,9 +1,7 @@
 package supervisor
 
 import (
-	"os"
 	"sort"
-	"strconv"
 
 	"golang.org/x/sys/unix"
 )
@@ -20,7 +18,7 @@ const probeFDLimit = 1024
 // child gets exactly these (and 0, 1 and 2) and none of lastcall's own:
 // the exec closes the others.
 func inheritedFDs() []int {
-	candidates, err := openFDs()
+	candidates, err := numberedEntries("/proc/self/fd")
 	if err != nil {
 		candidates = make([]int, 0, probeFDLimit-3)
 		for fd := 3; fd < probeFDLimit; fd++ {
@@ -39,26 +37,6 @@ func inheritedFDs() []int {
 	}
 	sort.Ints(fds)
 	return fds
-}
-
-// openFDs lists lastcall's open descriptors from /proc/self/fd.
-func openFDs() ([]int, error) {
-	d, err := os.Open("/proc/self/fd")
-	if err != nil {
-		return nil, err
-	}
-	defer d.Close()
-	names, err := d.Readdirnames(-1)
-	if err != nil {
-		return nil, err
-	}
-	fds := make([]int, 0, len(names))
-	for _, name := range names {
-		if fd, err := strconv.Atoi(name); err == nil {
-			fds = append(fds, fd)
-		}
-	}
-	return fds, nil
 }
 
 // letGo closes lastcall's own copies of what it handed to the child, so

@@ -61,7 +61,23 @@ func readStat(pid int) (procEntry, error) {
 // listProcs reads every process in /proc. Processes that exit while it
 // reads are skipped.
 func listProcs() ([]procEntry, error) {
-	d, err := os.Open("/proc")
+	pids, err := numberedEntries("/proc")
+	if err != nil {
+		return nil, err
+	}
+	procs := make([]procEntry, 0, len(pids))
+	for _, pid := range pids {
+		if p, err := readStat(pid); err == nil {
+			procs = append(procs, p)
+		}
+	}
+	return procs, nil
+}
+
+// numberedEntries lists the names in dir that are numbers (pids in /proc,
+// descriptors in /proc/self/fd), in the order the directory gives them.
+func numberedEntries(dir string) ([]int, error) {
+	d, err := os.Open(dir)
 	if err != nil {
 		return nil, err
 	}
@@ -70,17 +86,13 @@ func listProcs() ([]procEntry, error) {
 	if err != nil {
 		return nil, err
 	}
-	procs := make([]procEntry, 0, len(names))
+	numbers := make([]int, 0, len(names))
 	for _, name := range names {
-		pid, err := strconv.Atoi(name)
-		if err != nil {
-			continue
-		}
-		if p, err := readStat(pid); err == nil {
-			procs = append(procs, p)
+		if n, err := strconv.Atoi(name); err == nil {
+			numbers = append(numbers, n)
 		}
 	}
-	return procs, nil
+	return numbers, nil
 }
 
 // descendantsOf returns every process below root, children before their
