@@ -124,11 +124,14 @@ type source struct {
 // invalid is the usage error for a text that is not what want says, with
 // any password in the text masked.
 func (s source) invalid(want string) error {
-	text := healthcheck.Redact(s.text) // a database URL given to the wrong flag keeps its password out
+	// A database URL given to the wrong flag keeps its password out, also
+	// where want quotes what a parser made of the text.
+	text := healthcheck.Redact(s.text)
+	msg := fmt.Sprintf("invalid value %q for --%s: want %s", text, s.flag, want)
 	if s.env != "" {
-		return usagef("invalid %s %q: want %s", s.env, text, want)
+		msg = fmt.Sprintf("invalid %s %q: want %s", s.env, text, want)
 	}
-	return usagef("invalid value %q for --%s: want %s", text, s.flag, want)
+	return &usageError{msg: healthcheck.Scrub(msg, s.text)}
 }
 
 // lookup returns a flag's text: the flag if given, else its env var if set

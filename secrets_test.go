@@ -64,6 +64,12 @@ func TestNoPasswordInAnyOutput(t *testing.T) {
 		{"healthcheck, URL as --http", nil, []string{"healthcheck", "--http", "{url}"}},
 		{"healthcheck, URL as --tcp", nil, []string{"healthcheck", "--tcp", "{url}", "--timeout", "300ms"}},
 		{"URL as the command", nil, []string{"--", "{url}"}},
+		{"URL as --stop-sequence", nil, []string{"--stop-sequence", "{url}", "--", "true"}},
+		{"URL as --stop-signals", nil, []string{"--stop-signals", "{url}", "--", "true"}},
+		{"URL as --rewrite", nil, []string{"--rewrite", "{url}", "--", "true"}},
+		{"URL as --remap-exit", nil, []string{"--remap-exit", "{url}", "--", "true"}},
+		{"URL as --user", nil, []string{"--user", "{url}", "--", "true"}},
+		{"URL as LASTCALL_STOP_SEQUENCE", []string{"LASTCALL_STOP_SEQUENCE={url}"}, []string{"--", "true"}},
 	}
 	// How the URL reaches lastcall: each turns a case into a command line
 	// and an environment.
@@ -91,7 +97,7 @@ func TestNoPasswordInAnyOutput(t *testing.T) {
 			for viaName, build := range via {
 				for _, format := range []string{"console", "json"} {
 					args, env := build(c, dsn)
-					args = withURL(args, dsn)
+					args, env = withURL(args, dsn), withURL(env, dsn)
 					env = append(env, "LASTCALL_LOG_LEVEL=debug", "LASTCALL_LOG_FORMAT="+format)
 					runs = append(runs, run{urlName + ", " + c.name + ", via " + viaName + ", " + format + " logs", args, env})
 				}

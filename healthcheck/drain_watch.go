@@ -42,8 +42,8 @@ type watcher struct {
 // watch samples every SampleEvery until ctx ends, or, once the tree is
 // down, until nothing of ours is left.
 func (d *Drain) watch(ctx context.Context) {
-	defer ScrubPanics(d.cfg.DSN)
 	defer close(d.done)
+	defer ScrubPanics(d.cfg.DSN) // runs first: it exits before done releases the verdict
 	deadline, _ := ctx.Deadline()
 	w := &watcher{d: d, deadline: deadline}
 	defer w.closeMonitor()

@@ -120,6 +120,19 @@ func secrets(dsn string, extra ...string) []string {
 	return out
 }
 
+// Scrub returns msg with every form of the passwords of dsns masked: for
+// a message that may quote a database URL given where it does not belong
+// (a parser's error quoting its input). Passwords shorter than four bytes
+// are left alone here, since they would match ordinary words; Redact the
+// URL itself before quoting it.
+func Scrub(msg string, dsns ...string) string {
+	var known []string
+	for _, dsn := range dsns {
+		known = append(known, secrets(dsn)...)
+	}
+	return scrub(msg, known)
+}
+
 // scrub replaces every secret in msg by Mask.
 func scrub(msg string, secrets []string) string {
 	for _, s := range secrets {
