@@ -76,7 +76,8 @@ stderr for its logs.
 
 When LISTEN_PID names lastcall's own pid (socket activation), the child
 must see its own pid there: it starts as lastcall's own binary, which sets
-LISTEN_PID and execs the command in place (see [ExecTrampoline]). When stdin is a
+LISTEN_PID and execs the command in place (see [ExecTrampoline]), and
+signals for the child wait in lastcall until the command runs. When stdin is a
 terminal whose foreground group is lastcall's, the child's group takes
 the foreground, so Ctrl-C and job control reach it straight from the
 terminal; a lastcall started in the background never takes the terminal.

@@ -3,6 +3,7 @@ package supervisor
 import (
 	"context"
 	"errors"
+	"io"
 	"os"
 	"syscall"
 	"time"
@@ -79,13 +80,18 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
+	if child.execDone != nil {
+		// Signals wait in the subscription until the command runs.
+		_, _ = io.Copy(io.Discard, child.execDone)
+		_ = child.execDone.Close()
+	}
 	s.childPid, s.started = child.pid, time.Now()
 	if child.tty {
 		s.followTerminal()
 	}
 	s.log.Debug("child started", zap.Int("child_pid", child.pid), zap.String("command", cfg.Args[0]),
 		zap.Int("args", len(cfg.Args)-1), zap.Bool("pid1", s.pid1), zap.Int("inherited_fds", child.inherited),
-		zap.Bool("socket_activation", child.activated), zap.String("step", "start"))
+		zap.Bool("socket_activation", child.execDone != nil), zap.String("step", "start"))
 	s.supervise(ctx)
 	s.restoreTerminal()
 	if s.cfg.OnChildExit != nil {

@@ -21,6 +21,9 @@ import (
 )
 
 func TestMain(m *testing.M) {
+	if gate := os.Getenv(trampolineGateEnv); gate != "" && os.Getenv(execEnv) != "" {
+		passTrampolineGate(gate)
+	}
 	ExecTrampoline()
 	if os.Getenv(helperEnv) != "" && len(os.Args) > 1 {
 		os.Exit(runHelper(os.Args[1], os.Args[2:]))

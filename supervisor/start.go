@@ -48,20 +48,25 @@ func startChild(cfg Config) (started, error) {
 		env = os.Environ()
 	}
 	inherited := inheritedFDs()
-	exe, env := trampoline(path, env)
-	pid, err := syscall.ForkExec(exe, cfg.Args, &syscall.ProcAttr{
-		Env:   env,
-		Files: []uintptr{0, 1, 2}, // and, by themselves, the inherited ones
-		Sys:   sys,
-	})
-	switch {
-	case err != nil && exe != path:
-		return started{}, fmt.Errorf("start %q through lastcall's own binary (%s), to set LISTEN_PID: %w", name, exe, err)
-	case err != nil:
-		return started{}, startError(name, err)
+	var pid int
+	var execDone *os.File
+	if activated(env) {
+		pid, execDone, err = startThroughTrampoline(path, cfg.Args, env, sys, inherited)
+		if err != nil {
+			return started{}, &StartError{Command: name, Code: codeNotExecutable, Err: err}
+		}
+	} else {
+		pid, err = syscall.ForkExec(path, cfg.Args, &syscall.ProcAttr{
+			Env:   env,
+			Files: []uintptr{0, 1, 2}, // and, by themselves, the inherited ones
+			Sys:   sys,
+		})
+		if err != nil {
+			return started{}, startError(name, err)
+		}
 	}
 	letGo(inherited)
-	return started{pid: pid, tty: sys.Foreground, inherited: len(inherited), activated: exe != path}, nil
+	return started{pid: pid, tty: sys.Foreground, inherited: len(inherited), execDone: execDone}, nil
 }
 
 // started is what startChild did.
@@ -69,7 +74,9 @@ type started struct {
 	pid       int
 	tty       bool // the child holds the terminal's foreground
 	inherited int  // descriptors above stderr passed on
-	activated bool // through the exec trampoline, for LISTEN_PID
+	// execDone, for a child started through the exec trampoline, reaches
+	// its end once the command runs (or the trampoline is gone).
+	execDone *os.File
 }
 
 // lookPath finds name the way a shell does: in PATH when it has no slash,
