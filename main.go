@@ -184,12 +184,6 @@ func run(ctx context.Context, s settings, lookupEnv func(string) (string, bool),
 			zap.String("budget_from", budgetFrom), zap.String("step", "plan"))
 	}
 	armParentDeath(s.parentDeath, logger)
-	if s.user.cred != nil {
-		if err := dropInheritedCaps(); err != nil {
-			logger.Warn("cannot empty the inheritable capabilities: the child may keep some", zap.Error(err),
-				zap.String("step", "start"))
-		}
-	}
 	cfg := supervisor.Config{
 		Args:            s.args,
 		Plan:            plan,

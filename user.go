@@ -4,13 +4,9 @@ import (
 	"fmt"
 	"os"
 	"os/user"
-	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
-	"unsafe"
-
-	"golang.org/x/sys/unix"
 )
 
 const wantUser = "a user name or UID, with an optional :GROUP or :GID, like app or 1000:1000"
@@ -104,29 +100,4 @@ func withHome(env []string, home string) []string {
 		}
 	}
 	return append(out, "HOME="+home)
-}
-
-// dropInheritedCaps empties lastcall's inheritable and ambient capability
-// sets, in every thread, so that a child run as another user (--user)
-// keeps no capability: setuid clears the permitted and effective sets, not
-// the inheritable one, which a file capability could use again. lastcall
-// needs neither set itself.
-func dropInheritedCaps() error {
-	hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
-	var data [2]unix.CapUserData
-	if err := unix.Capget(&hdr, &data[0]); err != nil {
-		return fmt.Errorf("capget: %w", err)
-	}
-	data[0].Inheritable, data[1].Inheritable = 0, 0
-	_, _, errno := syscall.AllThreadsSyscall(unix.SYS_CAPSET, uintptr(unsafe.Pointer(&hdr)), uintptr(unsafe.Pointer(&data[0])), 0)
-	runtime.KeepAlive(&hdr)
-	runtime.KeepAlive(&data)
-	if errno != 0 {
-		return fmt.Errorf("capset: %w", errno)
-	}
-	_, _, errno = syscall.AllThreadsSyscall6(unix.SYS_PRCTL, unix.PR_CAP_AMBIENT, unix.PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0, 0)
-	if errno != 0 {
-		return fmt.Errorf("clear ambient capabilities: %w", errno)
-	}
-	return nil
 }

@@ -47,7 +47,8 @@ type Config struct {
 	// preemption is off, since the runtime sends itself SIGURG otherwise.
 	ForwardURG bool
 	// Credential, when set, is the user, group and supplementary groups the
-	// child runs as. lastcall itself keeps its own, to reap and signal.
+	// child runs as, with no capabilities. lastcall itself keeps its own, to
+	// reap and signal.
 	Credential *syscall.Credential
 	// OnStop, when set, is called on Run's goroutine when a stop begins. It
 	// must return at once: whatever it starts runs elsewhere (the Postgres

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"syscall"
 
@@ -46,6 +47,13 @@ func startChild(cfg Config) (started, error) {
 	env := cfg.Env
 	if env == nil {
 		env = os.Environ()
+	}
+	if cfg.Credential != nil {
+		err := forkingThreadWithoutCaps()
+		defer runtime.UnlockOSThread()
+		if err != nil {
+			return started{}, fmt.Errorf("drop the child's capabilities: %w", err)
+		}
 	}
 	inherited := inheritedFDs()
 	var pid int
