@@ -63,7 +63,7 @@ func Endpoints(dsn string) (eps []Endpoint, err error) {
 		}
 		eps = append(eps, ep)
 	}
-	if usesDefaultHost(dsn, hosts) && os.Getenv("PGHOST") == "" {
+	if usesDefaultHost(dsn, hosts, os.Getenv("PGHOST")) {
 		// lib/pq then dials localhost over TCP, but libpq apps (psql,
 		// psycopg2) use the unix socket in the default directories.
 		for _, dir := range libpqSocketDirs {
@@ -80,10 +80,11 @@ var libpqSocketDirs = []string{"/var/run/postgresql", "/tmp"}
 
 // usesDefaultHost reports whether a connection to dsn may go to the
 // default host, where libpq apps use a unix socket: dsn names no host
-// itself, or one entry of its host list (hosts, as lib/pq read them) is
-// empty, with no hostaddr.
-func usesDefaultHost(dsn string, hosts []pq.ConfigMultihost) bool {
-	if !namesHost(dsn) {
+// itself and PGHOST names none either, or one entry of its host list
+// (hosts, as lib/pq read them) is empty, with no hostaddr (an explicit
+// empty entry is the default whatever PGHOST says).
+func usesDefaultHost(dsn string, hosts []pq.ConfigMultihost, pghost string) bool {
+	if !namesHost(dsn) && pghost == "" {
 		return true
 	}
 	for _, h := range hosts {

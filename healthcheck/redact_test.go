@@ -125,7 +125,7 @@ func FuzzUsesDefaultHost(f *testing.F) {
 		if err != nil || isLibpqURL(dsn) {
 			return
 		}
-		got := usesDefaultHost(dsn, append([]pq.ConfigMultihost{{Host: plain.Host, Hostaddr: plain.Hostaddr}}, plain.Multi...))
+		got := usesDefaultHost(dsn, append([]pq.ConfigMultihost{{Host: plain.Host, Hostaddr: plain.Hostaddr}}, plain.Multi...), "")
 		t.Setenv("PGHOST", markerHost)
 		t.Setenv("PGHOSTADDR", markerAddr)
 		withEnv, err := pq.NewConfig(dsn)
