@@ -5,9 +5,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -113,4 +115,102 @@ func (b *syncBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.b.String()
+}
+
+var (
+	appOnce sync.Once
+	appPath string
+	appErr  error
+)
+
+// appBinary builds testdata/app once per test run.
+func appBinary(t *testing.T) string {
+	t.Helper()
+	appOnce.Do(func() { appPath, appErr = goBuild(filepath.Join(binDir, "app"), "./testdata/app") })
+	if appErr != nil {
+		t.Fatal(appErr)
+	}
+	return appPath
+}
+
+// inspected is what `app inspect` reported of itself.
+type inspected struct {
+	pid       int
+	listenPID string
+	fds       map[int]string // descriptor -> its target, as /proc shows it
+	env       []string       // sorted
+}
+
+// appRun is lastcall running `app inspect` or `app activated`.
+type appRun struct {
+	t      *testing.T
+	cmd    *exec.Cmd
+	out    *bufio.Scanner
+	stderr *syncBuffer
+}
+
+// startApp starts cmd, whose stdout must be free, and reads the app's
+// lines from it.
+func startApp(t *testing.T, cmd *exec.Cmd) *appRun {
+	t.Helper()
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &appRun{t: t, cmd: cmd, out: bufio.NewScanner(stdout), stderr: &syncBuffer{}}
+	cmd.Stderr = r.stderr
+	cmd.WaitDelay = 5 * time.Second
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	return r
+}
+
+// line returns the app's next line of output.
+func (r *appRun) line() string {
+	r.t.Helper()
+	if !r.out.Scan() {
+		r.t.Fatalf("the app's output ended; stderr:\n%s", r.stderr)
+	}
+	return r.out.Text()
+}
+
+// inspect reads what `app inspect` printed, up to its "ready".
+func (r *appRun) inspect() inspected {
+	r.t.Helper()
+	got := inspected{fds: map[int]string{}}
+	for line := r.line(); line != "ready"; line = r.line() {
+		key, value, _ := strings.Cut(line, " ")
+		switch key {
+		case "pid":
+			got.pid, _ = strconv.Atoi(value)
+		case "listen_pid":
+			got.listenPID = value
+		case "fd":
+			n, target, _ := strings.Cut(value, " ")
+			fd, _ := strconv.Atoi(n)
+			got.fds[fd] = target
+		case "env":
+			got.env = append(got.env, value)
+		}
+	}
+	return got
+}
+
+// wait waits for lastcall and returns its exit code.
+func (r *appRun) wait() int {
+	r.t.Helper()
+	done := make(chan error, 1)
+	go func() { done <- r.cmd.Wait() }()
+	select {
+	case err := <-done:
+		var exitErr *exec.ExitError
+		if err != nil && !errors.As(err, &exitErr) {
+			r.t.Fatal(err)
+		}
+	case <-time.After(20 * time.Second):
+		r.t.Fatalf("lastcall did not exit; stderr:\n%s", r.stderr)
+	}
+	return r.cmd.ProcessState.ExitCode()
 }
