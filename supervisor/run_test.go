@@ -419,9 +419,10 @@ func TestStoppedAndContinuedChild(t *testing.T) {
 }
 
 // The child exits in the middle of a storm of signals to forward: lastcall
-// keeps forwarding to it until it has reaped it (a zombie takes a signal
-// without error, and its pid cannot be reused before the reap), then stops
-// forwarding, and exits with the child's code, with no forward failing.
+// may forward to it until it has reaped it (a zombie takes a signal without
+// error, and its pid cannot be reused before the reap; the loop forwards
+// nothing after it), and exits with the child's code, with no forward
+// failing (a failure would show in the debug log).
 func TestChildExitsWhileForwarding(t *testing.T) {
 	forEachMode(t, func(t *testing.T, m mode) {
 		r := startLastcall(t, m, nil, nil, helperCmd("trap", "SIGUSR1")...) // exits 0 on the first SIGUSR1
