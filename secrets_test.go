@@ -27,17 +27,15 @@ type secretCase struct {
 	args []string
 }
 
-// TestNoPasswordInAnyOutput runs lastcall and `lastcall healthcheck` on
-// every error path a database URL can take (malformed, refused, unknown
-// host, frozen server, lib/pq refusing an option, PQGO_DEBUG, usage
-// errors next to a URL), given by flag, LASTCALL_DB_URL or DATABASE_URL,
-// as URL and as key=value text, at debug level in both log formats, and
-// greps stdout and stderr for the password in every spelling.
-func TestNoPasswordInAnyOutput(t *testing.T) {
+// canaryURLs are database URLs with the canary password, each failing its
+// own way: malformed, refused, unknown host, frozen server, bad options, as
+// URL and as key=value text.
+func canaryURLs(t *testing.T) map[string]string {
+	t.Helper()
 	closed := closedPort(t)
 	silent := pgtest.SilentPeer(t)
 	encoded := url.UserPassword("app", canary+"@/:").String() // the password needs escaping in a URL
-	urls := map[string]string{
+	return map[string]string{
 		"url refused":       "postgres://app:" + canary + "@127.0.0.1:" + closed + "/app?sslmode=disable",
 		"url escaped":       "postgres://" + encoded + "@127.0.0.1:" + closed + "/app?sslmode=disable",
 		"url bad port":      "postgres://app:" + canary + "@127.0.0.1:port/app",
@@ -51,29 +49,42 @@ func TestNoPasswordInAnyOutput(t *testing.T) {
 		"kv unterminated":   "host=127.0.0.1 port=" + closed + " password='" + canary,
 		"kv frozen server":  "host=" + strings.Replace(silent, ":", " port=", 1) + " user=app password=" + canary + " sslmode=disable",
 	}
-	cases := []secretCase{
-		{"wait-db", nil, []string{"--wait-db", "300ms", "--db-timeout", "300ms", "--", "true"}},
-		{"drain check both", nil, []string{"--db-check", "both", "--db-timeout", "300ms", "--", "true"}},
-		{"drain check server", nil, []string{"--db-check", "server", "--db-timeout", "300ms", "--db-show-query", "true", "--", "true"}},
-		{"drain check, PQGO_DEBUG", []string{"PQGO_DEBUG=1"}, []string{"--db-check", "server", "--", "true"}},
-		{"usage error beside the URL", nil, []string{"--db-check", "both", "--db-timeout", "soon", "--", "true"}},
-		{"bad --db-check beside the URL", nil, []string{"--db-check", "maybe", "--", "true"}},
-		{"healthcheck", nil, []string{"healthcheck", "--db", "--timeout", "300ms"}},
-		{"healthcheck, PQGO_DEBUG", []string{"PQGO_DEBUG=1"}, []string{"healthcheck", "--db", "--timeout", "300ms"}},
-		{"healthcheck, URL as an argument", nil, []string{"healthcheck", "--db", "{url}"}},
-		{"healthcheck, URL as --http", nil, []string{"healthcheck", "--http", "{url}"}},
-		{"healthcheck, URL as --tcp", nil, []string{"healthcheck", "--tcp", "{url}", "--timeout", "300ms"}},
-		{"URL as the command", nil, []string{"--", "{url}"}},
-		{"URL as --stop-sequence", nil, []string{"--stop-sequence", "{url}", "--", "true"}},
-		{"URL as --stop-signals", nil, []string{"--stop-signals", "{url}", "--", "true"}},
-		{"URL as --rewrite", nil, []string{"--rewrite", "{url}", "--", "true"}},
-		{"URL as --remap-exit", nil, []string{"--remap-exit", "{url}", "--", "true"}},
-		{"URL as --user", nil, []string{"--user", "{url}", "--", "true"}},
-		{"URL as LASTCALL_STOP_SEQUENCE", []string{"LASTCALL_STOP_SEQUENCE={url}"}, []string{"--", "true"}},
-	}
+}
+
+// secretCases are the error paths a database URL can take: lastcall's and
+// lastcall healthcheck's, and the URL given where it does not belong.
+// An argument "{url}" stands for the URL itself.
+var secretCases = []secretCase{
+	{"wait-db", nil, []string{"--wait-db", "300ms", "--db-timeout", "300ms", "--", "true"}},
+	{"drain check both", nil, []string{"--db-check", "both", "--db-timeout", "300ms", "--", "true"}},
+	{"drain check server", nil, []string{"--db-check", "server", "--db-timeout", "300ms", "--db-show-query", "true", "--", "true"}},
+	{"drain check, PQGO_DEBUG", []string{"PQGO_DEBUG=1"}, []string{"--db-check", "server", "--", "true"}},
+	{"usage error beside the URL", nil, []string{"--db-check", "both", "--db-timeout", "soon", "--", "true"}},
+	{"bad --db-check beside the URL", nil, []string{"--db-check", "maybe", "--", "true"}},
+	{"healthcheck", nil, []string{"healthcheck", "--db", "--timeout", "300ms"}},
+	{"healthcheck, PQGO_DEBUG", []string{"PQGO_DEBUG=1"}, []string{"healthcheck", "--db", "--timeout", "300ms"}},
+	{"healthcheck, URL as an argument", nil, []string{"healthcheck", "--db", "{url}"}},
+	{"healthcheck, URL as --http", nil, []string{"healthcheck", "--http", "{url}"}},
+	{"healthcheck, URL as --tcp", nil, []string{"healthcheck", "--tcp", "{url}", "--timeout", "300ms"}},
+	{"URL as the command", nil, []string{"--", "{url}"}},
+	{"URL as --stop-sequence", nil, []string{"--stop-sequence", "{url}", "--", "true"}},
+	{"URL as --stop-signals", nil, []string{"--stop-signals", "{url}", "--", "true"}},
+	{"URL as --rewrite", nil, []string{"--rewrite", "{url}", "--", "true"}},
+	{"URL as --remap-exit", nil, []string{"--remap-exit", "{url}", "--", "true"}},
+	{"URL as --user", nil, []string{"--user", "{url}", "--", "true"}},
+	{"URL as LASTCALL_STOP_SEQUENCE", []string{"LASTCALL_STOP_SEQUENCE={url}"}, []string{"--", "true"}},
+}
+
+// TestNoPasswordInAnyOutput runs lastcall and `lastcall healthcheck` on
+// every error path a database URL can take (malformed, refused, unknown
+// host, frozen server, lib/pq refusing an option, PQGO_DEBUG, usage
+// errors next to a URL), given by flag, LASTCALL_DB_URL or DATABASE_URL,
+// as URL and as key=value text, at debug level in both log formats, and
+// greps stdout and stderr for the password in every spelling.
+func TestNoPasswordInAnyOutput(t *testing.T) {
+	urls := canaryURLs(t)
 	// How the URL reaches lastcall: each turns a case into a command line
 	// and an environment.
-	// An argument "{url}" stands for the URL itself.
 	via := map[string]func(c secretCase, dsn string) (args, env []string){
 		"DATABASE_URL": func(c secretCase, dsn string) ([]string, []string) {
 			return c.args, append([]string{"DATABASE_URL=" + dsn}, c.env...)
@@ -93,7 +104,7 @@ func TestNoPasswordInAnyOutput(t *testing.T) {
 	}
 	var runs []run
 	for urlName, dsn := range urls {
-		for _, c := range cases {
+		for _, c := range secretCases {
 			for viaName, build := range via {
 				for _, format := range []string{"console", "json"} {
 					args, env := build(c, dsn)
@@ -129,7 +140,7 @@ func TestNoPasswordInAnyOutput(t *testing.T) {
 			}
 		}
 	}
-	t.Logf("%d runs, %d cases, %d URLs", len(runs), len(cases), len(urls))
+	t.Logf("%d runs, %d cases, %d URLs", len(runs), len(secretCases), len(urls))
 }
 
 // runCombined runs lastcall with env (besides baseEnv) and returns its
