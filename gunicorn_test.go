@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -139,28 +138,9 @@ func checkHolders(t *testing.T, holders []map[string]any, leaked map[int]bool, s
 // gunicornRun is lastcall, as PID 1 under unshare, running gunicorn.
 type gunicornRun struct {
 	cmd    *exec.Cmd
-	stderr *gunicornLog
-	addr   string // gunicorn's 127.0.0.1:PORT
+	stderr *syncBuffer // lastcall's JSON lines and gunicorn's own
+	addr   string      // gunicorn's 127.0.0.1:PORT
 	done   chan struct{}
-}
-
-// gunicornLog collects stderr (lastcall's JSON lines and gunicorn's own)
-// while the test polls.
-type gunicornLog struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *gunicornLog) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *gunicornLog) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
 
 // startGunicorn starts `unshare --pid --fork --mount-proc lastcall ...
@@ -181,7 +161,7 @@ func startGunicorn(t *testing.T, c *pgtest.Cluster, config string) *gunicornRun 
 		debianGunicorn, "-c", filepath.Join(dir, config), "-w", "2", "-b", addr, "--chdir", dir, "app:app")
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Env = append(baseEnv(), "DATABASE_URL="+c.AppURL())
-	r := &gunicornRun{cmd: cmd, stderr: &gunicornLog{}, addr: addr, done: make(chan struct{})}
+	r := &gunicornRun{cmd: cmd, stderr: &syncBuffer{}, addr: addr, done: make(chan struct{})}
 	cmd.Stderr = r.stderr
 	cmd.WaitDelay = 5 * time.Second
 	if err := cmd.Start(); err != nil {
