@@ -25,10 +25,7 @@ func ScrubPanics(dsns ...string) {
 	if v == nil {
 		return
 	}
-	known := secrets("", os.Getenv("PGPASSWORD"))
-	for _, dsn := range dsns {
-		known = append(known, secrets(dsn)...)
-	}
+	known := append(secrets("", os.Getenv("PGPASSWORD")), secretsOf(dsns)...)
 	fmt.Fprintf(os.Stderr, "panic: %s\n\n%s", scrub(fmt.Sprint(v), known), scrub(string(debug.Stack()), known))
 	os.Exit(exitPanic)
 }

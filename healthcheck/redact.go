@@ -126,11 +126,16 @@ func secrets(dsn string, extra ...string) []string {
 // are left alone here, since they would match ordinary words; Redact the
 // URL itself before quoting it.
 func Scrub(msg string, dsns ...string) string {
+	return scrub(msg, secretsOf(dsns))
+}
+
+// secretsOf lists every form of the passwords of dsns (see secrets).
+func secretsOf(dsns []string) []string {
 	var known []string
 	for _, dsn := range dsns {
 		known = append(known, secrets(dsn)...)
 	}
-	return scrub(msg, known)
+	return known
 }
 
 // scrub replaces every secret in msg by Mask.
