@@ -60,14 +60,7 @@ func startPgBouncer(t *testing.T, c *pgtest.Cluster) *pgBouncer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	dir, err := os.MkdirTemp("", "lastcall-pgbouncer-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = os.RemoveAll(dir) })
-	if err := owner.Chown(dir); err != nil {
-		t.Fatal(err)
-	}
+	dir := owner.TempDir(t, "lastcall-pgbouncer-")
 	for attempt := 1; ; attempt++ {
 		b := &pgBouncer{Port: freeLoopbackPort(t), dir: dir}
 		err := b.start(t, c, owner)

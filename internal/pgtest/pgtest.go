@@ -73,14 +73,7 @@ func Start(t testing.TB) *Cluster {
 	if err != nil {
 		skipOrFail(t, err.Error())
 	}
-	dir, err := os.MkdirTemp("", "lastcall-pg-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = os.RemoveAll(dir) })
-	if err := owner.Chown(dir); err != nil {
-		t.Fatal(err)
-	}
+	dir := owner.TempDir(t, "lastcall-pg-")
 	c := &Cluster{Dir: dir, SocketDir: dir, User: "app", Password: "pgtest-" + randomHex(t, 12),
 		Database: "app", logPath: filepath.Join(dir, "postgres.log")}
 	c.initdb(t, bin, owner)

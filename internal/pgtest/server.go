@@ -44,6 +44,21 @@ func ClusterOwner() (Owner, error) {
 	return Owner{uid: uint32(uid), gid: uint32(gid), switched: true}, nil
 }
 
+// TempDir makes a directory named after prefix that u owns, for a server
+// that runs as u, and removes it when t ends.
+func (u Owner) TempDir(t testing.TB, prefix string) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("", prefix)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = os.RemoveAll(dir) })
+	if err := u.Chown(dir); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
 // Chown gives path to u, when u is not the test's own user.
 func (u Owner) Chown(path string) error {
 	if !u.switched {
