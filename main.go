@@ -3,13 +3,14 @@
 // period, reaps zombies and cleans up every descendant.
 //
 //	lastcall [flags] [--] COMMAND [ARG...]
+//	lastcall healthcheck (--http URL | --tcp HOST:PORT | --db[=URL])
 //	lastcall version
 //
 // Flags stop at COMMAND: in `lastcall gunicorn -w 4 app:app`, `-w 4` belongs
 // to gunicorn. To run a command named like a subcommand, put `--` first
 // (`lastcall -- version`). Every flag also reads LASTCALL_<FLAG> (upper snake
 // case, e.g. LASTCALL_GRACE) when it is not given; the flag wins. An empty
-// variable counts as unset.
+// variable counts as unset; an empty flag value (--grace=) is a usage error.
 //
 // # Exit codes
 //
@@ -20,6 +21,7 @@
 //   - 2: usage error (one line on stderr naming the flag or variable; the
 //     child is never started)
 //   - 1: lastcall itself failed (an error that is not the child's)
+//   - 3: --db-strict and the drain check found a leak; 4: --wait-db gave up
 //
 // # Logs
 //
@@ -35,28 +37,17 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"io"
 	"os"
 	"runtime"
 	"runtime/debug"
 	"strings"
-	"syscall"
 
 	"github.com/spf13/cobra"
-	"go.uber.org/zap"
-	"go.uber.org/zap/zapcore"
-	"golang.org/x/sys/unix"
 
-	"github.com/lastcall-dev/lastcall/healthcheck"
-	"github.com/lastcall-dev/lastcall/signals"
+	"github.com/lastcall-dev/lastcall/internal/cli"
+	"github.com/lastcall-dev/lastcall/internal/redact"
 	"github.com/lastcall-dev/lastcall/supervisor"
-)
-
-const (
-	exitFailed = 1 // lastcall itself failed
-	exitUsage  = 2
 )
 
 // version is the release version; set with -ldflags '-X main.version=v1.2.3'.
@@ -67,43 +58,32 @@ var version = ""
 // When empty, the VCS stamp in the build info is used, if any.
 var commit = ""
 
-// earlySignals is lastcall's signal subscription, started first thing in
-// main so that a stop signal in lastcall's first milliseconds is queued,
-// not fatal, and so that its cost overlaps the rest of the setup. It is nil
-// when tests call execute, and Run then subscribes itself.
-var earlySignals *supervisor.Subscription
-
-// startPPID is lastcall's parent when it started, to tell a parent that
-// died before --parent-death-signal could be armed.
-var startPPID = os.Getppid()
-
 func main() {
 	supervisor.ExecTrampoline() // returns unless this is a socket-activated child on its way to exec
-	defer healthcheck.ScrubPanics(databaseURLs(os.Args[1:], os.Getenv)...)
-	earlySignals = supervisor.Subscribe(asyncPreemptOff(os.Getenv("GODEBUG")))
-	os.Exit(execute(context.Background(), os.Args[1:], os.LookupEnv, os.Stdout, os.Stderr))
+	env := cli.Env{LookupEnv: os.LookupEnv, Stdout: os.Stdout, Stderr: os.Stderr, StartPPID: os.Getppid()}
+	defer redact.ScrubPanics(cli.DatabaseURLs(os.Args[1:], os.Getenv)...)
+	// Subscribe first thing, so that a stop signal in lastcall's first
+	// milliseconds is queued, not fatal, and its cost overlaps the setup.
+	env.Signals = supervisor.Subscribe(cli.AsyncPreemptOff(os.Getenv("GODEBUG")))
+	os.Exit(execute(context.Background(), os.Args[1:], env))
 }
 
-// execute runs lastcall with args and returns its exit code. Usage errors
-// are printed to stderr as one line.
-func execute(ctx context.Context, args []string, lookupEnv func(string) (string, bool), stdout, stderr io.Writer) int {
-	code := 0
-	cmd := newCommand(lookupEnv, stdout, stderr, &code)
+// execute runs lastcall with args and returns its exit code. An error that
+// is not the child's or the probe's is printed to stderr as one line.
+func execute(ctx context.Context, args []string, env cli.Env) int {
+	cmd := newRootCommand(env)
 	cmd.SetArgs(args)
-	if err := cmd.ExecuteContext(ctx); err != nil {
-		fmt.Fprintf(stderr, "lastcall: %v\n", err)
-		var usage *usageError
-		if errors.As(err, &usage) {
-			return exitUsage
-		}
-		return exitFailed
+	err := cmd.ExecuteContext(ctx)
+	code, print := cli.ExitCode(err)
+	if print {
+		fmt.Fprintf(env.Stderr, "lastcall: %v\n", err)
 	}
 	return code
 }
 
-// newCommand builds the root command. Its RunE only resolves the settings
-// and calls run, which stores lastcall's exit code in *code.
-func newCommand(lookupEnv func(string) (string, bool), stdout, stderr io.Writer, code *int) *cobra.Command {
+// newRootCommand builds the commands. Each RunE only resolves its settings
+// and calls into internal/cli; the exit code travels back as an error.
+func newRootCommand(env cli.Env) *cobra.Command {
 	root := &cobra.Command{
 		Use:   "lastcall [flags] [--] COMMAND [ARG...]",
 		Short: "Run COMMAND as a supervised child: forward signals, escalate, reap, clean up",
@@ -116,39 +96,69 @@ func newCommand(lookupEnv func(string) (string, bool), stdout, stderr io.Writer,
 		SilenceErrors:     true,
 		CompletionOptions: cobra.CompletionOptions{DisableDefaultCmd: true},
 		RunE: func(cmd *cobra.Command, args []string) error {
-			s, err := resolveSettings(cmd.Flags(), args, lookupEnv)
+			s, err := cli.Resolve(cmd.Flags(), args, env.LookupEnv)
 			if err != nil {
 				return err
 			}
-			*code = run(cmd.Context(), s, lookupEnv, stderr)
-			return nil
+			return &cli.ExitError{Code: cli.Run(cmd.Context(), s, env)}
 		},
 	}
 	root.Flags().SetInterspersed(false)
-	addFlags(root.Flags())
-	root.SetFlagErrorFunc(flagError)
-	root.SetOut(stdout)
-	root.SetErr(stderr)
-	root.AddCommand(newVersionCommand(stdout))
-	root.AddCommand(newHealthcheckCommand(lookupEnv, stdout, stderr, code))
+	cli.RegisterFlags(root.Flags())
+	root.SetFlagErrorFunc(cli.FlagErrors)
+	root.SetOut(env.Stdout)
+	root.SetErr(env.Stderr)
+	root.AddCommand(newVersionCommand(env), newHealthcheckCommand(env))
 	return root
 }
 
-func newVersionCommand(stdout io.Writer) *cobra.Command {
+func newVersionCommand(env cli.Env) *cobra.Command {
 	return &cobra.Command{
 		Use:   "version",
 		Short: "Print lastcall's version",
 		Args: func(_ *cobra.Command, args []string) error {
 			if len(args) > 0 {
-				return usagef("version takes no arguments (to run a command named version: lastcall -- version)")
+				return cli.Usagef("version takes no arguments (to run a command named version: lastcall -- version)")
 			}
 			return nil
 		},
 		RunE: func(*cobra.Command, []string) error {
-			_, err := fmt.Fprintln(stdout, versionLine())
+			_, err := fmt.Fprintln(env.Stdout, versionLine())
 			return err
 		},
 	}
+}
+
+func newHealthcheckCommand(env cli.Env) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "healthcheck (--http URL | --tcp HOST:PORT | --db[=URL]) [--timeout DURATION]",
+		Short: "Probe once, for Docker HEALTHCHECK and exec probes: exit 0 healthy, 1 unhealthy",
+		Long: "healthcheck runs one probe, all of it within --timeout, and exits 0 when healthy\n" +
+			"(one line on stdout: \"healthy: ...\"), 1 when not (one line on stderr: \"unhealthy: ...\"),\n" +
+			"2 on a usage error. It needs no shell, curl or /etc files: it works in FROM scratch images.\n" +
+			"Give the database URL in LASTCALL_DB_URL or DATABASE_URL rather than on the command line,\n" +
+			"where every process can read it. Every flag also reads LASTCALL_<FLAG>; the flag wins.",
+		Args: func(_ *cobra.Command, args []string) error {
+			if len(args) > 0 {
+				return cli.Usagef("unexpected argument %q: healthcheck takes flags only; to give --db a URL write --db=URL "+
+					"(better: put it in LASTCALL_DB_URL or DATABASE_URL)", redact.Redact(args[0]))
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if env.Signals != nil {
+				env.Signals.Release() // a probe runs no child: signals act as usual
+			}
+			p, err := cli.ResolveProbe(cmd.Flags(), env.LookupEnv)
+			if err != nil {
+				return err
+			}
+			return &cli.ExitError{Code: cli.RunProbe(cmd.Context(), p, env.Stdout, env.Stderr)}
+		},
+	}
+	cli.RegisterProbeFlags(cmd.Flags())
+	cmd.SetFlagErrorFunc(cli.ProbeFlagErrors)
+	return cmd
 }
 
 // versionLine is "lastcall VERSION (commit COMMIT, go GOVERSION)".
@@ -171,99 +181,4 @@ func versionLine() string {
 		c = commit
 	}
 	return fmt.Sprintf("lastcall %s (commit %s, go %s)", v, c, strings.TrimPrefix(runtime.Version(), "go"))
-}
-
-// run supervises the child and returns lastcall's exit code.
-func run(ctx context.Context, s settings, lookupEnv func(string) (string, bool), stderr io.Writer) int {
-	logger := newLogger(stderr, s.logLevel, s.logFormat)
-	getenv := func(k string) string { v, _ := lookupEnv(k); return v }
-	plan, platform, budgetFrom, err := stopPlan(s, getenv)
-	if err != nil {
-		logger.Warn("the stop plan ends after the platform's SIGKILL", zap.Error(err), zap.String("plan", plan.String()),
-			zap.String("platform", platform.Name), zap.Duration("budget", platform.StopTimeout),
-			zap.String("budget_from", budgetFrom), zap.String("step", "plan"))
-	}
-	armParentDeath(s.parentDeath, logger)
-	cfg := supervisor.Config{
-		Args:            s.args,
-		Plan:            plan,
-		Budget:          platform.StopTimeout,
-		Platform:        platform.Name,
-		BudgetFrom:      budgetFrom,
-		LeftoverGrace:   s.leftoverGrace,
-		StopSignals:     s.stopSignals,
-		SecondStopKills: s.secondStopKills,
-		Rewrite:         s.rewrite,
-		ForwardToGroup:  s.forwardToGroup,
-		Signals:         earlySignals,
-		ForwardURG:      asyncPreemptOff(getenv("GODEBUG")),
-		Credential:      s.user.cred,
-		Env:             childEnv(s),
-		Logger:          logger,
-	}
-	var drain *drainCheck
-	if prepareDBEnv(s.db, &cfg, logger) {
-		if !waitForDB(ctx, s.db, logger) {
-			return exitDBNotReady
-		}
-		if s.db.check != "off" {
-			drain = setupDrain(s.db, &cfg, plan.KillAt+s.leftoverGrace+s.db.timeout, logger)
-		}
-	}
-	res, err := supervisor.Run(ctx, cfg)
-	return exitCode(ctx, logger, s.remap, drain, res, err)
-}
-
-// childEnv is the child's environment: lastcall's own, with HOME set for
-// --user; nil means lastcall's own unchanged (the drain check may still
-// add its tag).
-func childEnv(s settings) []string {
-	if s.user.cred == nil {
-		return nil
-	}
-	return withHome(os.Environ(), s.user.home)
-}
-
-// exitCode logs how the run ended and returns lastcall's exit code: the
-// start error's 126/127, 1 when lastcall itself failed, else the child's
-// code after the remap, unless --db-strict turns a leak into exitLeaked.
-func exitCode(ctx context.Context, logger *zap.Logger, remap signals.Remap, drain *drainCheck,
-	res supervisor.Result, err error) int {
-	var startErr *supervisor.StartError
-	switch {
-	case errors.As(err, &startErr):
-		logger.Error("cannot start command", zap.String("command", healthcheck.Redact(startErr.Command)),
-			zap.Int("exit_code", startErr.Code), zap.Error(startErr.Err), zap.String("step", "start"))
-		return startErr.Code
-	case err != nil:
-		logger.Error("lastcall failed", zap.Int("exit_code", exitFailed), zap.Error(err), zap.String("step", "start"))
-		return exitFailed
-	}
-	code := drain.verdict(ctx, remap.Apply(res.ExitCode))
-	level := zapcore.DebugLevel
-	if res.Stopped || res.Leftovers > 0 || res.Signaled {
-		level = zapcore.InfoLevel
-	}
-	logger.Log(level, "exit", zap.Int("exit_code", code), zap.Int("child_exit_code", res.ExitCode), zap.String("step", "exit"))
-	return code
-}
-
-// armParentDeath has the kernel send sig to lastcall when its parent dies
-// (prctl PR_SET_PDEATHSIG), so that a start command whose shell or
-// supervisor is gone stops the app instead of leaving it running. A parent
-// that died before this is caught too: lastcall then sends sig to itself.
-// The signal is queued by the subscription and handled like any other: a
-// stop signal begins the stop plan.
-func armParentDeath(sig syscall.Signal, logger *zap.Logger) {
-	if sig == 0 || os.Getpid() == 1 {
-		return
-	}
-	if err := unix.Prctl(unix.PR_SET_PDEATHSIG, uintptr(sig), 0, 0, 0); err != nil {
-		logger.Warn("cannot arm --parent-death-signal", zap.Error(err), zap.String("step", "start"))
-		return
-	}
-	if os.Getppid() != startPPID {
-		logger.Info("parent already gone", zap.String("signal", signals.Name(sig)), zap.String("step", "start"))
-		_ = unix.Kill(os.Getpid(), sig)
-	}
 }

@@ -8,7 +8,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lastcall-dev/lastcall/internal/pgconn"
 	"github.com/lastcall-dev/lastcall/internal/pgtest"
+	"github.com/lastcall-dev/lastcall/internal/redact"
+	"github.com/lastcall-dev/lastcall/internal/testutil"
 )
 
 func TestDB(t *testing.T) {
@@ -34,10 +37,10 @@ func TestDB(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			got := DB(context.Background(), tc.dsn, 5*time.Second)
 			if got.Healthy != tc.wantHealthy || !strings.Contains(got.Reason, tc.wantReason) || strings.Contains(got.Reason, "\n") {
-				t.Errorf("DB(%s) = %+v; want healthy %v, one line with %q", Redact(tc.dsn), got, tc.wantHealthy, tc.wantReason)
+				t.Errorf("DB(%s) = %+v; want healthy %v, one line with %q", redact.Redact(tc.dsn), got, tc.wantHealthy, tc.wantReason)
 			}
-			if Transient(got.Err) != tc.wantTransient {
-				t.Errorf("Transient(%v) = %v, want %v", got.Err, !tc.wantTransient, tc.wantTransient)
+			if pgconn.Transient(got.Err) != tc.wantTransient {
+				t.Errorf("pgconn.Transient(%v) = %v, want %v", got.Err, !tc.wantTransient, tc.wantTransient)
 			}
 			noPassword(t, got, c.Password, wrong)
 		})
@@ -68,8 +71,8 @@ func TestDBSilentPeer(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			start := time.Now()
 			got := DB(context.Background(), tc.dsn, timeout)
-			within(t, start, timeout)
-			if got.Healthy || !strings.Contains(got.Reason, "timeout after 500ms") || !Transient(got.Err) {
+			testutil.Within(t, start, timeout)
+			if got.Healthy || !strings.Contains(got.Reason, "timeout after 500ms") || !pgconn.Transient(got.Err) {
 				t.Errorf("DB against a silent peer = %+v; want unhealthy, timeout, transient", got)
 			}
 			noPassword(t, got, "hunter2hunter2")
@@ -86,14 +89,14 @@ func TestDBCancel(t *testing.T) {
 	if took := time.Since(start); took > 10*time.Second {
 		t.Errorf("a cancel ended the probe after %s", took)
 	}
-	if got.Healthy || !strings.Contains(got.Reason, "cancelled") || Transient(got.Err) {
+	if got.Healthy || !strings.Contains(got.Reason, "cancelled") || pgconn.Transient(got.Err) {
 		t.Errorf("DB cancelled = %+v; want unhealthy, cancelled, not transient", got)
 	}
 }
 
 func TestDBNoServer(t *testing.T) {
-	got := DB(context.Background(), "postgres://app:hunter2hunter2@"+refusedAddr(t)+"/app", time.Second)
-	if got.Healthy || !strings.Contains(got.Reason, "connection refused") || !Transient(got.Err) {
+	got := DB(context.Background(), "postgres://app:hunter2hunter2@"+testutil.RefusedAddr(t)+"/app", time.Second)
+	if got.Healthy || !strings.Contains(got.Reason, "connection refused") || !pgconn.Transient(got.Err) {
 		t.Errorf("DB with nothing listening = %+v; want unhealthy, refused, transient", got)
 	}
 	noPassword(t, got, "hunter2hunter2")
@@ -101,17 +104,17 @@ func TestDBNoServer(t *testing.T) {
 
 func TestDBBadURL(t *testing.T) {
 	got := DB(context.Background(), "postgres://app:hunter2hunter2@db:port/app", time.Second)
-	var cfgErr *ConfigError
-	if got.Healthy || !errors.As(got.Err, &cfgErr) || Transient(got.Err) || !strings.Contains(got.Reason, "invalid port") {
-		t.Errorf("DB with a bad URL = %+v; want unhealthy, a ConfigError naming the port", got)
+	var cfgErr *pgconn.ConfigError
+	if got.Healthy || !errors.As(got.Err, &cfgErr) || pgconn.Transient(got.Err) || !strings.Contains(got.Reason, "invalid port") {
+		t.Errorf("DB with a bad URL = %+v; want unhealthy, a pgconn.ConfigError naming the port", got)
 	}
 	noPassword(t, got, "hunter2hunter2")
 }
 
 func TestDBRefusesPQGODebug(t *testing.T) {
 	t.Setenv("PQGO_DEBUG", "1")
-	got := DB(context.Background(), "postgres://app:hunter2hunter2@"+refusedAddr(t)+"/app", time.Second)
-	if got.Healthy || !errors.Is(got.Err, ErrPQGODebug) {
-		t.Errorf("DB with PQGO_DEBUG=1 = %+v; want unhealthy, ErrPQGODebug", got)
+	got := DB(context.Background(), "postgres://app:hunter2hunter2@"+testutil.RefusedAddr(t)+"/app", time.Second)
+	if got.Healthy || !errors.Is(got.Err, pgconn.ErrPQGODebug) {
+		t.Errorf("DB with PQGO_DEBUG=1 = %+v; want unhealthy, pgconn.ErrPQGODebug", got)
 	}
 }

@@ -1,11 +1,11 @@
-// Package healthcheck runs one bounded probe and says in one line whether the
-// target is healthy: an HTTP GET, a TCP connect, or a PostgreSQL connect and
-// SELECT 1. It also holds the pieces of the Postgres drain check and of the
-// wait for the database: what a DSN connects to ([Endpoints]), the sockets
-// that given processes hold to it ([LocalHolders], from /proc/net and
-// sock_diag), the sessions the server shows for a tag ([OpenMonitor]), and
-// [WaitReady]. It never starts, signals or reaps a process: the supervisor
-// does that, and hands over the pids to look at.
+// Package healthcheck answers whether something is healthy: one bounded
+// probe (an HTTP GET, a TCP connect, or a PostgreSQL connect and SELECT 1),
+// the wait for the database before the app starts ([WaitReady]), and the
+// Postgres drain check, whose one entry point is [Prepare]. It never starts,
+// signals or reaps a process: the supervisor does that, and main hands the
+// drain check the supervisor's view of the tree as funcs. It never imports
+// the supervisor; lib/pq is reached only through internal/pgconn, the
+// sockets of the tree through internal/sockview.
 //
 // Every probe takes a timeout and the caller's context; the probe returns by
 // the earlier of the two deadlines (plus the time to close its sockets), and
@@ -30,7 +30,7 @@
 // [DB] connects with lib/pq and runs SELECT 1, the whole of it under one hard
 // deadline. lib/pq stops honouring a context once its socket is connected (a
 // peer that accepts and never answers blocks it for as long as the kernel
-// lets it), so every socket lib/pq opens comes from a dialer of this package
+// lets it), so every socket lib/pq opens comes from a dialer (internal/pgconn)
 // that sets the deadline on the socket right after dialing and clamps every
 // later SetDeadline, SetReadDeadline and SetWriteDeadline to it, never later
 // (a zero time, "no deadline", becomes the deadline too). When the caller's
@@ -44,7 +44,7 @@
 // # Passwords
 //
 // No error, reason or log line of this package contains a database password:
-// [Redact] masks passwords in URLs (postgres://user:PASSWORD@host and
+// internal/redact masks passwords in URLs (postgres://user:PASSWORD@host and
 // ?password=) and key=value strings (password=... and password='... ...'),
 // and every error the DB probe returns has the passwords it knows of (from the
 // URL and PGPASSWORD) scrubbed from its text, lib/pq's own messages included
@@ -55,8 +55,8 @@
 //
 // # Transient errors
 //
-// [Transient] tells a caller that retries (a readiness wait) which failures
-// may go away: refused, unreachable, DNS, timeouts, a missing unix socket,
+// pgconn.Transient tells a caller that retries (a readiness wait) which
+// failures may go away: refused, unreachable, DNS, timeouts, a missing unix socket,
 // a connection reset, and the SQLSTATEs 57P03 cannot_connect_now, 53300
 // too_many_connections, 57P01/57P02 (shutdown) and class 08 (connection
 // exception). Authentication failures (28P01, 28000), a missing database

@@ -7,6 +7,9 @@ import (
 	"os"
 	"sync"
 	"time"
+
+	"github.com/lastcall-dev/lastcall/internal/pgconn"
+	"github.com/lastcall-dev/lastcall/internal/sockview"
 )
 
 // DefaultSampleEvery is how often the drain check samples our sessions when
@@ -18,11 +21,11 @@ type DrainConfig struct {
 	// DSN is the app's database URL (the monitor connects with it, as the
 	// app's role). Never logged: see [Redact].
 	DSN string
-	// Mode is "local" (sockets of lastcall's tree, no database session),
-	// "server" (pg_stat_activity only) or "both".
-	Mode string
+	// Mode says which views decide: [CheckLocal], [CheckServer] or
+	// [CheckBoth].
+	Mode CheckMode
 	// Tag is the application_name our sessions carry: the PGAPPNAME
-	// injected into the child ([NewTag], [TagEnv]), or the user's own.
+	// injected into the child ([pgconn.NewTag], [pgconn.TagEnv]), or the user's own.
 	Tag string
 	// TagInjected is false when Tag is the user's PGAPPNAME, which replicas
 	// may share: the server view is then advisory.
@@ -36,11 +39,11 @@ type DrainConfig struct {
 	// [DefaultSampleEvery].
 	SampleEvery time.Duration
 	// Tree lists lastcall's descendants and their socket inodes (see
-	// [SocketInodes]), for the local view; the inodes are used as given. It
+	// [sockview.SocketInodes]), for the local view; the inodes are used as given. It
 	// is called from the check's own goroutine, once a sample. nil: only the
 	// processes given to ChildExited are looked at.
-	Tree func() []ProcSockets
-	// ShowQuery fills in Session.Query (the statement text may hold data).
+	Tree func() []sockview.ProcSockets
+	// ShowQuery fills in pgconn.Session.Query (the statement text may hold data).
 	ShowQuery bool
 }
 
@@ -52,14 +55,14 @@ type DrainConfig struct {
 // goroutine (the supervisor's loop).
 //
 // Between the start and the verdict one goroutine watches: it opens one
-// monitor session ([OpenMonitor], hard deadline = start + Timeout), runs
-// [Monitor.SelfCheck], and samples the server view and the local view every
+// monitor session ([pgconn.OpenMonitor], hard deadline = start + Timeout), runs
+// [pgconn.Monitor.SelfCheck], and samples the server view and the local view every
 // SampleEvery. A monitor session that fails is closed; after a transient
 // error the next sample opens a new one, after any other (a wrong password)
 // the server view is given up. There is never more than one at a time.
 type Drain struct {
 	cfg       DrainConfig
-	eps       []Endpoint
+	eps       []sockview.Endpoint
 	epsErr    error // endpoints that did not resolve: the local view is incomplete
 	local     bool  // the mode uses the local view
 	server    bool  // the mode uses the server view
@@ -79,26 +82,20 @@ type Drain struct {
 type exitRecord struct {
 	at      time.Time
 	sample  drainSample // the last sample that began before the exit
-	holders []Holder
+	holders []sockview.Holder
 	err     error // the local view failed
 }
 
 // NewDrain checks cfg and resolves the endpoints of cfg.DSN (at most a few
 // seconds of DNS; call it before the child starts). The error is a
-// *[ConfigError] for a URL lib/pq rejects, [ErrPQGODebug] when PQGO_DEBUG=1,
+// *[pgconn.ConfigError] for a URL lib/pq rejects, [pgconn.ErrPQGODebug] when PQGO_DEBUG=1,
 // or names the bad field. A host name that does not resolve is not an error:
 // the local view is then incomplete, and a clean local view no proof.
 func NewDrain(cfg DrainConfig) (*Drain, error) {
 	d := &Drain{cfg: cfg, treeDown: make(chan struct{}), done: make(chan struct{})}
 	d.w.seen = -1
-	switch cfg.Mode {
-	case "local":
-		d.local = true
-	case "server":
-		d.server = true
-	case "both":
-		d.local, d.server = true, true
-	default:
+	d.local, d.server = cfg.Mode.local(), cfg.Mode.server()
+	if !d.local && !d.server {
 		return nil, fmt.Errorf("drain check: mode %q: want local, server or both", cfg.Mode)
 	}
 	if cfg.Timeout <= 0 {
@@ -108,15 +105,15 @@ func NewDrain(cfg DrainConfig) (*Drain, error) {
 		return nil, errors.New("drain check: the server view needs a tag (application_name)")
 	}
 	if d.server {
-		if err := CheckPQGODebug(os.Environ()); err != nil {
+		if err := pgconn.CheckPQGODebug(os.Environ()); err != nil {
 			return nil, err
 		}
 	}
 	if d.cfg.SampleEvery <= 0 {
 		d.cfg.SampleEvery = DefaultSampleEvery
 	}
-	eps, err := Endpoints(cfg.DSN)
-	var cfgErr *ConfigError
+	eps, err := pgconn.Endpoints(cfg.DSN)
+	var cfgErr *pgconn.ConfigError
 	if errors.As(err, &cfgErr) {
 		return nil, err
 	}
@@ -134,10 +131,10 @@ func (d *Drain) StopBegan() {
 // transaction in the last sample before now (work the exit rolls back; a
 // sample is at most SampleEvery old, so a transaction that ended in between
 // is listed too), and the processes of alive that hold connections to the
-// database (they are leaks: the app has exited). A ProcSockets whose Inodes
+// database (they are leaks: the app has exited). A sockview.ProcSockets whose Inodes
 // is nil has them read from /proc/PID/fd now. Only the first call counts.
 // When no stop began, the watch starts now.
-func (d *Drain) ChildExited(alive []ProcSockets) {
+func (d *Drain) ChildExited(alive []sockview.ProcSockets) {
 	rec := &exitRecord{at: time.Now()}
 	if d.local {
 		rec.holders, rec.err = d.holdersOf(withInodes(alive))
@@ -213,13 +210,13 @@ func (d *Drain) start() {
 	})
 }
 
-// holdersOf finds the sockets to the database that procs hold. (Endpoints
+// holdersOf finds the sockets to the database that procs hold. (pgconn.Endpoints
 // that did not resolve are not an error here: see [DrainConfig].)
-func (d *Drain) holdersOf(procs []ProcSockets) ([]Holder, error) {
+func (d *Drain) holdersOf(procs []sockview.ProcSockets) ([]sockview.Holder, error) {
 	if len(procs) == 0 {
 		return nil, nil
 	}
-	holders, err := LocalHolders(procs, d.eps)
+	holders, err := sockview.LocalHolders(procs, d.eps)
 	if err != nil {
 		return nil, fmt.Errorf("local view: %w", err)
 	}
@@ -231,8 +228,8 @@ func (d *Drain) holdersOf(procs []ProcSockets) ([]Holder, error) {
 // CLOSE_WAIT and the like was closed by the server: its session is over,
 // even though a process still has the file open (a forked child of a
 // process that said goodbye on the shared socket).
-func liveHolders(holders []Holder) []Holder {
-	var out []Holder
+func liveHolders(holders []sockview.Holder) []sockview.Holder {
+	var out []sockview.Holder
 	for _, h := range holders {
 		if h.Network == "unix" || h.State == "ESTABLISHED" || h.State == "SYN_SENT" || h.State == "SYN_RECV" {
 			out = append(out, h)
@@ -243,11 +240,11 @@ func liveHolders(holders []Holder) []Holder {
 
 // withInodes fills in the socket inodes of processes given without them;
 // a process that is gone meanwhile holds nothing.
-func withInodes(procs []ProcSockets) []ProcSockets {
-	out := make([]ProcSockets, 0, len(procs))
+func withInodes(procs []sockview.ProcSockets) []sockview.ProcSockets {
+	out := make([]sockview.ProcSockets, 0, len(procs))
 	for _, p := range procs {
 		if p.Inodes == nil {
-			inodes, err := SocketInodes(p.PID)
+			inodes, err := sockview.SocketInodes(p.PID)
 			if err != nil {
 				continue
 			}

@@ -2,20 +2,20 @@ package healthcheck
 
 import (
 	"bufio"
-	"context"
 	"database/sql"
 	"fmt"
 	"io"
 	"os"
 	"os/exec"
 	"slices"
-	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/lastcall-dev/lastcall/internal/pgtest"
+	"github.com/lastcall-dev/lastcall/internal/procfs"
+	"github.com/lastcall-dev/lastcall/internal/sockview"
 )
 
 // holdDBHelper is the app's descendant, played by the test binary (see
@@ -23,22 +23,12 @@ import (
 // its environment tags it, as it tags a real app's), prints "ready", and
 // keeps the connection until stdin closes or it is killed.
 func holdDBHelper() int {
-	db, err := sql.Open("postgres", os.Getenv("LASTCALL_TEST_DSN"))
+	db, _, err := pgtest.OpenConn(os.Getenv("LASTCALL_TEST_DSN"))
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "hold-db:", err)
 		return 1
 	}
 	defer func() { _ = db.Close() }()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	conn, err := db.Conn(ctx)
-	if err == nil {
-		err = conn.PingContext(ctx)
-	}
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "hold-db:", err)
-		return 1
-	}
 	fmt.Println("ready")
 	_, _ = io.Copy(io.Discard, os.Stdin)
 	return 0
@@ -95,25 +85,16 @@ type appConn struct {
 
 func openApp(t *testing.T, dsn string) *appConn {
 	t.Helper()
-	before, err := SocketInodes(os.Getpid())
+	before, err := sockview.SocketInodes(os.Getpid())
 	if err != nil {
 		t.Fatal(err)
 	}
-	db, err := sql.Open("postgres", dsn)
+	db, conn, err := pgtest.OpenConn(dsn)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = db.Close() })
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	conn, err := db.Conn(ctx)
-	if err == nil {
-		err = conn.PingContext(ctx)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	after, err := SocketInodes(os.Getpid())
+	after, err := sockview.SocketInodes(os.Getpid())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -141,8 +122,8 @@ func (a *appConn) close(t *testing.T) {
 
 // tree describes this process as the app's tree: only the app's sockets
 // that are still open.
-func (a *appConn) tree() []ProcSockets {
-	now, err := SocketInodes(os.Getpid())
+func (a *appConn) tree() []sockview.ProcSockets {
+	now, err := sockview.SocketInodes(os.Getpid())
 	if err != nil {
 		return nil
 	}
@@ -152,7 +133,7 @@ func (a *appConn) tree() []ProcSockets {
 			open = append(open, inode)
 		}
 	}
-	return []ProcSockets{{PID: os.Getpid(), Cmd: "app", Inodes: open}}
+	return []sockview.ProcSockets{{PID: os.Getpid(), Cmd: "app", Inodes: open}}
 }
 
 // waitSample waits until the check's latest sample satisfies ok.
@@ -189,33 +170,23 @@ func newDrain(t *testing.T, cfg DrainConfig) *Drain {
 // the test ends.
 func freezeCluster(t *testing.T, c *pgtest.Cluster) {
 	t.Helper()
-	freeze(t, c.PID)
+	pgtest.Freeze(t, c.PID)
 	for _, pid := range childPIDs(t, c.PID) {
-		freeze(t, pid)
+		pgtest.Freeze(t, pid)
 	}
 }
 
 // childPIDs lists the processes whose parent is pid, from /proc.
 func childPIDs(t *testing.T, pid int) []int {
 	t.Helper()
-	entries, err := os.ReadDir("/proc")
+	procs, err := procfs.List()
 	if err != nil {
 		t.Fatal(err)
 	}
 	var out []int
-	for _, e := range entries {
-		child, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		b, err := os.ReadFile("/proc/" + e.Name() + "/stat")
-		if err != nil {
-			continue
-		}
-		s := string(b)
-		fields := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
-		if len(fields) > 1 && fields[1] == strconv.Itoa(pid) {
-			out = append(out, child)
+	for _, p := range procs {
+		if p.PPID == pid {
+			out = append(out, p.PID)
 		}
 	}
 	if len(out) == 0 {

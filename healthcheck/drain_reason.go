@@ -5,11 +5,14 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/lastcall-dev/lastcall/internal/pgconn"
+	"github.com/lastcall-dev/lastcall/internal/sockview"
 )
 
 // rolledBack are the sessions whose work an exit rolls back.
-func rolledBack(sessions []Session) []Session {
-	var out []Session
+func rolledBack(sessions []pgconn.Session) []pgconn.Session {
+	var out []pgconn.Session
 	for _, s := range sessions {
 		switch s.State {
 		case "active", "idle in transaction", "idle in transaction (aborted)", "fastpath function call":
@@ -21,7 +24,7 @@ func rolledBack(sessions []Session) []Session {
 
 // holdersReason names the processes of holders: "descendant 123 worker held
 // 2 connections " + when.
-func holdersReason(holders []Holder, when string) string {
+func holdersReason(holders []sockview.Holder, when string) string {
 	var names []string
 	var inodes []uint64
 	for _, h := range holders {
@@ -41,7 +44,7 @@ func holdersReason(holders []Holder, when string) string {
 }
 
 // describeSessions names up to three sessions.
-func describeSessions(sessions []Session) string {
+func describeSessions(sessions []pgconn.Session) string {
 	var parts []string
 	for _, s := range sessions {
 		switch {
@@ -57,7 +60,7 @@ func describeSessions(sessions []Session) string {
 }
 
 // showing is ", and still shows N sessions tagged T", or "".
-func showing(left []Session, tag string) string {
+func showing(left []pgconn.Session, tag string) string {
 	if len(left) == 0 {
 		return ""
 	}
@@ -97,8 +100,8 @@ func (f drainFacts) sinceLastAnswer() time.Duration {
 }
 
 // without drops from sessions those whose backend is in gone.
-func without(sessions, gone []Session) []Session {
-	var out []Session
+func without(sessions, gone []pgconn.Session) []pgconn.Session {
+	var out []pgconn.Session
 	for _, s := range sessions {
 		left := false
 		for _, g := range gone {

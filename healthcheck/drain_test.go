@@ -10,7 +10,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lastcall-dev/lastcall/internal/pgconn"
 	"github.com/lastcall-dev/lastcall/internal/pgtest"
+	"github.com/lastcall-dev/lastcall/internal/sockview"
+	"github.com/lastcall-dev/lastcall/internal/testutil"
 )
 
 // quick is well under the checks' Timeout: a verdict that took longer
@@ -26,8 +29,8 @@ func TestDrain(t *testing.T) {
 	t.Run("drained", func(t *testing.T) { testDrained(t, c, true) })
 	t.Run("drained without a stop", func(t *testing.T) { testDrained(t, c, false) })
 	t.Run("rolled back", func(t *testing.T) { testRolledBack(t, c) })
-	for _, mode := range []string{"local", "both"} {
-		t.Run("holder "+mode, func(t *testing.T) { testHolder(t, c, mode) })
+	for _, mode := range []CheckMode{CheckLocal, CheckBoth} {
+		t.Run("holder "+string(mode), func(t *testing.T) { testHolder(t, c, mode) })
 	}
 	t.Run("wrong password", func(t *testing.T) { testWrongPassword(t, c) })
 	t.Run("user tag shared by a replica", func(t *testing.T) { testSharedTag(t, c) })
@@ -39,15 +42,16 @@ func TestDrain(t *testing.T) {
 // tree's client ports count: the other session never does.
 func testSharedTag(t *testing.T, c *pgtest.Cluster) {
 	tag := "web" // the user's own PGAPPNAME
-	holdSession(t, withAppName(c.AppURL(), tag))
-	app := openApp(t, withAppName(c.AppURL(), tag))
-	d := newDrain(t, DrainConfig{DSN: c.AppURL(), Mode: "both", Tag: tag, TagInjected: false,
+	pgtest.HoldSession(t, pgtest.WithAppName(c.AppURL(), tag))
+	app := openApp(t, pgtest.WithAppName(c.AppURL(), tag))
+	d := newDrain(t, DrainConfig{DSN: c.AppURL(), Mode: CheckBoth, Tag: tag, TagInjected: false,
 		Timeout: drainTimeout, Tree: app.tree})
 	d.StopBegan()
 	waitSample(t, d, "our session alone, by its port", func(s drainSample) bool {
 		return len(s.holders) == 1 && len(s.sessions) == 1
 	})
 	app.close(t)
+	pgtest.WaitSessions(t, c, tag, 1) // the app's backend has ended; the replica's stays
 	d.ChildExited(nil)
 	r := d.Verdict(context.Background())
 	if r.Verdict != Drained || !r.Advisory || r.Counts.Seen != 1 || r.Counts.Left != 0 || r.Waited > quick {
@@ -61,15 +65,16 @@ func testSharedTag(t *testing.T, c *pgtest.Cluster) {
 // decides.
 func testProxy(t *testing.T, c *pgtest.Cluster) {
 	server := net.JoinHostPort("127.0.0.1", strconv.Itoa(c.Port))
-	proxied := strings.Replace(c.AppURL(), server, tcpProxy(t, forwardTo(server)), 1)
-	tag := NewTag()
-	holdSession(t, withAppName(proxied, tag)) // the pooler's backend, outliving the app
-	app := openApp(t, withAppName(proxied, tag))
-	d := newDrain(t, DrainConfig{DSN: proxied, Mode: "both", Tag: tag, TagInjected: true,
+	proxied := strings.Replace(c.AppURL(), server, testutil.TCPProxy(t, testutil.ForwardTo(server)), 1)
+	tag := pgconn.NewTag()
+	pgtest.HoldSession(t, pgtest.WithAppName(proxied, tag)) // the pooler's backend, outliving the app
+	app := openApp(t, pgtest.WithAppName(proxied, tag))
+	d := newDrain(t, DrainConfig{DSN: proxied, Mode: CheckBoth, Tag: tag, TagInjected: true,
 		Timeout: drainTimeout, Tree: app.tree})
 	d.StopBegan()
 	waitSample(t, d, "our sessions", func(s drainSample) bool { return len(s.holders) == 1 && len(s.sessions) == 2 })
 	app.close(t)
+	pgtest.WaitSessions(t, c, tag, 1) // the proxy has closed the app's backend; the pooled one stays
 	d.ChildExited(nil)
 	r := d.Verdict(context.Background())
 	if r.Verdict != Drained || !r.Advisory || !strings.Contains(r.Reason, "advisory (") || len(r.Leaked) != 1 || r.Waited > quick {
@@ -81,10 +86,10 @@ func testProxy(t *testing.T, c *pgtest.Cluster) {
 // session of the same role with another tag stays open throughout and is
 // never counted.
 func testDrained(t *testing.T, c *pgtest.Cluster, stop bool) {
-	tag := NewTag()
-	holdSession(t, withAppName(c.AppURL(), NewTag())) // another instance
-	app := openApp(t, withAppName(c.AppURL(), tag))
-	d := newDrain(t, DrainConfig{DSN: c.AppURL(), Mode: "both", Tag: tag, TagInjected: true,
+	tag := pgconn.NewTag()
+	pgtest.HoldSession(t, pgtest.WithAppName(c.AppURL(), pgconn.NewTag())) // another instance
+	app := openApp(t, pgtest.WithAppName(c.AppURL(), tag))
+	d := newDrain(t, DrainConfig{DSN: c.AppURL(), Mode: CheckBoth, Tag: tag, TagInjected: true,
 		Timeout: drainTimeout, Tree: app.tree})
 	want := DrainCounts{Seen: -1, RolledBack: -1, Holders: 0, Left: 0} // no sample before the exit
 	if stop {
@@ -108,15 +113,15 @@ func testDrained(t *testing.T, c *pgtest.Cluster, stop bool) {
 // testRolledBack: the app is in a transaction when the stop begins, and
 // exits without committing.
 func testRolledBack(t *testing.T, c *pgtest.Cluster) {
-	tag := NewTag()
-	app := openApp(t, withAppName(c.AppURL(), tag))
+	tag := pgconn.NewTag()
+	app := openApp(t, pgtest.WithAppName(c.AppURL(), tag))
 	ctx := context.Background()
 	for _, stmt := range []string{"CREATE TEMP TABLE work (n int)", "BEGIN", "INSERT INTO work VALUES (1)"} {
 		if _, err := app.conn.ExecContext(ctx, stmt); err != nil {
 			t.Fatal(err)
 		}
 	}
-	d := newDrain(t, DrainConfig{DSN: c.AppURL(), Mode: "both", Tag: tag, TagInjected: true,
+	d := newDrain(t, DrainConfig{DSN: c.AppURL(), Mode: CheckBoth, Tag: tag, TagInjected: true,
 		Timeout: drainTimeout, Tree: app.tree})
 	d.StopBegan()
 	waitSample(t, d, "our session in a transaction", func(s drainSample) bool {
@@ -135,23 +140,23 @@ func testRolledBack(t *testing.T, c *pgtest.Cluster) {
 // testHolder: a descendant holds a tagged connection after the child has
 // exited. The supervisor kills it before the verdict, and the verdict still
 // names it: the app left it behind.
-func testHolder(t *testing.T, c *pgtest.Cluster, mode string) {
-	tag := NewTag()
+func testHolder(t *testing.T, c *pgtest.Cluster, mode CheckMode) {
+	tag := pgconn.NewTag()
 	holder := startHoldDB(t, c.AppURL(), tag)
 	pid := holder.Process.Pid
 	var gone atomic.Bool // the supervisor killed it
-	tree := func() []ProcSockets {
+	tree := func() []sockview.ProcSockets {
 		if gone.Load() {
 			return nil
 		}
-		inodes, _ := SocketInodes(pid)
-		return []ProcSockets{{PID: pid, Cmd: "hold-db", Inodes: inodes}}
+		inodes, _ := sockview.SocketInodes(pid)
+		return []sockview.ProcSockets{{PID: pid, Cmd: "hold-db", Inodes: inodes}}
 	}
 	d := newDrain(t, DrainConfig{DSN: c.AppURL(), Mode: mode, Tag: tag, TagInjected: true,
 		Timeout: drainTimeout, Tree: tree})
 	d.StopBegan()
 	waitSample(t, d, "the holder's socket", func(s drainSample) bool { return len(s.holders) == 1 })
-	d.ChildExited([]ProcSockets{{PID: pid, Cmd: "hold-db"}}) // inodes read from /proc
+	d.ChildExited([]sockview.ProcSockets{{PID: pid, Cmd: "hold-db"}}) // inodes read from /proc
 	gone.Store(true)
 	killAndReap(t, holder)
 	r := d.Verdict(context.Background())
@@ -170,8 +175,8 @@ func testHolder(t *testing.T, c *pgtest.Cluster, mode string) {
 // without the password, and without waiting for the deadline.
 func testWrongPassword(t *testing.T, c *pgtest.Cluster) {
 	wrong := "wrong-" + c.Password
-	d := newDrain(t, DrainConfig{DSN: c.URL(c.User, wrong, c.Database, "sslmode=disable"), Mode: "both",
-		Tag: NewTag(), TagInjected: true, Timeout: drainTimeout})
+	d := newDrain(t, DrainConfig{DSN: c.URL(c.User, wrong, c.Database, "sslmode=disable"), Mode: CheckBoth,
+		Tag: pgconn.NewTag(), TagInjected: true, Timeout: drainTimeout})
 	d.StopBegan()
 	d.ChildExited(nil)
 	r := d.Verdict(context.Background())
@@ -193,26 +198,26 @@ func TestDrainFrozen(t *testing.T) {
 	const timeout = time.Second
 	t.Run("silent peer", func(t *testing.T) {
 		d := newDrain(t, DrainConfig{DSN: "postgres://app:hunter2hunter2@" + pgtest.SilentPeer(t) + "/app",
-			Mode: "server", Tag: NewTag(), TagInjected: true, Timeout: timeout})
+			Mode: CheckServer, Tag: pgconn.NewTag(), TagInjected: true, Timeout: timeout})
 		assertFrozenVerdict(t, d, timeout, "timeout")
 	})
 	c := pgtest.Start(t)
 	t.Run("frozen before the stop", func(t *testing.T) {
 		freezeCluster(t, c)
-		d := newDrain(t, DrainConfig{DSN: c.AppURL(), Mode: "both", Tag: NewTag(), TagInjected: true, Timeout: timeout})
+		d := newDrain(t, DrainConfig{DSN: c.AppURL(), Mode: CheckBoth, Tag: pgconn.NewTag(), TagInjected: true, Timeout: timeout})
 		assertFrozenVerdict(t, d, timeout, "not reached")
 	})
 	t.Run("frozen during the stop", func(t *testing.T) {
-		tag := NewTag()
-		holdSession(t, withAppName(c.AppURL(), tag)) // a frozen client's session
-		d := newDrain(t, DrainConfig{DSN: c.AppURL(), Mode: "both", Tag: tag, TagInjected: true, Timeout: timeout})
+		tag := pgconn.NewTag()
+		pgtest.HoldSession(t, pgtest.WithAppName(c.AppURL(), tag)) // a frozen client's session
+		d := newDrain(t, DrainConfig{DSN: c.AppURL(), Mode: CheckBoth, Tag: tag, TagInjected: true, Timeout: timeout})
 		start := time.Now()
 		d.StopBegan()
 		waitSample(t, d, "our session", func(s drainSample) bool { return len(s.sessions) == 1 })
 		freezeCluster(t, c)
 		d.ChildExited(nil)
 		r := d.Verdict(context.Background())
-		within(t, start, timeout)
+		testutil.Within(t, start, timeout)
 		if r.Verdict != Inconclusive || !strings.Contains(r.Reason, "stopped answering") || r.Counts.Seen != 1 {
 			t.Errorf("report = %+v; want inconclusive: the database stopped answering", r)
 		}
@@ -226,7 +231,7 @@ func assertFrozenVerdict(t *testing.T, d *Drain, timeout time.Duration, reason s
 	d.StopBegan()
 	d.ChildExited(nil)
 	r := d.Verdict(context.Background())
-	within(t, start, timeout)
+	testutil.Within(t, start, timeout)
 	t.Logf("report: %+v", r)
 	if r.Verdict != Inconclusive || !strings.Contains(r.Reason, reason) || strings.Contains(r.Reason, "hunter2") {
 		t.Errorf("report = %+v; want inconclusive, reason with %q and no password", r, reason)
@@ -236,8 +241,8 @@ func assertFrozenVerdict(t *testing.T, d *Drain, timeout time.Duration, reason s
 // TestDrainCloseWithoutVerdict: the check's goroutine ends on Close (goleak
 // in TestMain fails the package otherwise), even while it dials.
 func TestDrainCloseWithoutVerdict(t *testing.T) {
-	d, err := NewDrain(DrainConfig{DSN: "postgres://app@" + pgtest.SilentPeer(t) + "/app", Mode: "both",
-		Tag: NewTag(), TagInjected: true, Timeout: time.Minute})
+	d, err := NewDrain(DrainConfig{DSN: "postgres://app@" + pgtest.SilentPeer(t) + "/app", Mode: CheckBoth,
+		Tag: pgconn.NewTag(), TagInjected: true, Timeout: time.Minute})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -252,8 +257,8 @@ func TestDrainCloseWithoutVerdict(t *testing.T) {
 // TestDrainClosedBeforeStart: a check closed before it started never
 // starts, and its verdict comes at once.
 func TestDrainClosedBeforeStart(t *testing.T) {
-	d, err := NewDrain(DrainConfig{DSN: "postgres://app@" + pgtest.SilentPeer(t) + "/app", Mode: "both",
-		Tag: NewTag(), TagInjected: true, Timeout: time.Minute})
+	d, err := NewDrain(DrainConfig{DSN: "postgres://app@" + pgtest.SilentPeer(t) + "/app", Mode: CheckBoth,
+		Tag: pgconn.NewTag(), TagInjected: true, Timeout: time.Minute})
 	if err != nil {
 		t.Fatal(err)
 	}

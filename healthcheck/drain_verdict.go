@@ -5,6 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/lastcall-dev/lastcall/internal/dial"
+	"github.com/lastcall-dev/lastcall/internal/pgconn"
+	"github.com/lastcall-dev/lastcall/internal/sockview"
 )
 
 // Verdict is the drain check's answer.
@@ -30,15 +34,15 @@ type DrainReport struct {
 	Counts DrainCounts
 	// RolledBack are the sessions that were active or in a transaction in
 	// the last sample before the child exited: work the exit rolled back.
-	RolledBack []Session
+	RolledBack []pgconn.Session
 	// Holders are the sockets to the database that descendants still held
 	// when the child exited (the local view): leaks, even though the
 	// supervisor then killed those processes. One per process and socket.
-	Holders []Holder
+	Holders []sockview.Holder
 	// Leaked are our sessions the server still showed at its last answer
 	// after the tree was down (a frozen client, a hung host). When Advisory
 	// and the local view decided, they are listed for information only.
-	Leaked []Session
+	Leaked []pgconn.Session
 	// Advisory is true when the server view could not decide: the tag is
 	// the user's PGAPPNAME (replicas may share it), or the self-check did
 	// not pass (a proxy or pooler such as PgBouncer, NAT, a unix socket).
@@ -137,7 +141,7 @@ func (f drainFacts) serverVerdict() (Verdict, string) {
 		}
 		return Inconclusive, "database not reached: " + errText(f.w.lastErr, f.timeout)
 	}
-	var left []Session
+	var left []pgconn.Session
 	if f.w.finalOK != nil {
 		left = f.w.finalOK.sessions
 	}
@@ -153,7 +157,7 @@ func (f drainFacts) serverVerdict() (Verdict, string) {
 		return Drained, "no process of lastcall's tree held a database connection after the app exited; " +
 			"the server view is advisory (" + f.whyAdvisory + ")" + showing(left, f.tag)
 	case lastFailed && f.w.finalOK != nil && len(left) > 0 && !f.advisory &&
-		(isTimeout(f.w.lastErr) || errors.Is(f.ctxErr, context.DeadlineExceeded)):
+		(dial.IsTimeout(f.w.lastErr) || errors.Is(f.ctxErr, context.DeadlineExceeded)):
 		// The server answered after the tree was down, still showing our
 		// sessions; only the hard deadline cut the last look. Their client
 		// is gone: the server is finishing work the app left behind.

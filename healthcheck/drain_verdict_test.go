@@ -8,17 +8,20 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/lastcall-dev/lastcall/internal/pgconn"
+	"github.com/lastcall-dev/lastcall/internal/sockview"
 )
 
 // TestDecide covers the verdict rules without a database.
 func TestDecide(t *testing.T) {
-	idle := Session{BackendPID: 7, State: "idle", ClientAddr: "10.0.0.9", ClientPort: 40000}
-	inTx := Session{BackendPID: 8, State: "idle in transaction", ClientAddr: "10.0.0.9", ClientPort: 40001}
-	holder := Holder{PID: 42, Cmd: "worker", Network: "tcp", Inode: 1}
-	direct := &SelfCheckResult{Direct: true, Reason: "as it is here"}
-	proxy := &SelfCheckResult{Reason: "NAT or a proxy in between"}
+	idle := pgconn.Session{BackendPID: 7, State: "idle", ClientAddr: "10.0.0.9", ClientPort: 40000}
+	inTx := pgconn.Session{BackendPID: 8, State: "idle in transaction", ClientAddr: "10.0.0.9", ClientPort: 40001}
+	holder := sockview.Holder{PID: 42, Cmd: "worker", Network: "tcp", Inode: 1}
+	direct := &pgconn.SelfCheckResult{Direct: true, Reason: "as it is here"}
+	proxy := &pgconn.SelfCheckResult{Reason: "NAT or a proxy in between"}
 	clean := drainSample{serverOK: true}
-	left := drainSample{serverOK: true, sessions: []Session{idle}}
+	left := drainSample{serverOK: true, sessions: []pgconn.Session{idle}}
 	down := drainSample{serverErr: errors.New("read tcp: i/o timeout")}
 	refused := fmt.Errorf("dial tcp 10.0.0.5:5432: connect: %w", syscall.ECONNREFUSED)
 	tests := []struct {
@@ -30,10 +33,10 @@ func TestDecide(t *testing.T) {
 		{"clean, both views", drainFacts{local: true, server: true, tag: "T",
 			w: watchState{answered: true, check: direct, final: &clean, finalOK: &clean}},
 			Drained, "no session tagged T left on the server, and no process"},
-		{"holder at exit", drainFacts{local: true, server: true, tag: "T", exit: exitRecord{holders: []Holder{holder, holder}},
+		{"holder at exit", drainFacts{local: true, server: true, tag: "T", exit: exitRecord{holders: []sockview.Holder{holder, holder}},
 			w: watchState{answered: true, check: direct, final: &clean, finalOK: &clean}},
 			Leaked, "descendant 42 worker held 1 connection after the app exited (killed by lastcall)"},
-		{"holder, database down", drainFacts{local: true, server: true, tag: "T", exit: exitRecord{holders: []Holder{holder}},
+		{"holder, database down", drainFacts{local: true, server: true, tag: "T", exit: exitRecord{holders: []sockview.Holder{holder}},
 			w: watchState{lastErr: refused}},
 			Leaked, "descendant 42 worker"},
 		{"session left, decisive", drainFacts{local: true, server: true, tag: "T",
@@ -59,7 +62,7 @@ func TestDecide(t *testing.T) {
 		{"local only, unresolved host", drainFacts{local: true, epsErr: errors.New("resolve db.internal: no such host")},
 			Inconclusive, "local view incomplete: resolve db.internal"},
 		{"rolled back", drainFacts{local: true, server: true, tag: "T",
-			exit: exitRecord{sample: drainSample{serverOK: true, sessions: []Session{idle, inTx}}},
+			exit: exitRecord{sample: drainSample{serverOK: true, sessions: []pgconn.Session{idle, inTx}}},
 			w:    watchState{answered: true, check: direct, final: &clean, finalOK: &clean}},
 			Drained, "; 1 session in a transaction or active when the app exited (rolled back)"},
 	}
@@ -72,16 +75,16 @@ func TestDecide(t *testing.T) {
 }
 
 func TestDecideCounts(t *testing.T) {
-	inTx := Session{BackendPID: 8, State: "idle in transaction (aborted)"}
-	left := drainSample{serverOK: true, sessions: []Session{{BackendPID: 9, State: "idle"}}}
+	inTx := pgconn.Session{BackendPID: 8, State: "idle in transaction (aborted)"}
+	left := drainSample{serverOK: true, sessions: []pgconn.Session{{BackendPID: 9, State: "idle"}}}
 	tests := []struct {
 		name string
 		f    drainFacts
 		want DrainCounts
 	}{
-		{"local only", drainFacts{local: true, exit: exitRecord{holders: []Holder{{PID: 1}}}},
+		{"local only", drainFacts{local: true, exit: exitRecord{holders: []sockview.Holder{{PID: 1}}}},
 			DrainCounts{Seen: -1, RolledBack: -1, Holders: 1, Left: -1}},
-		{"server only", drainFacts{server: true, exit: exitRecord{sample: drainSample{serverOK: true, sessions: []Session{inTx}}},
+		{"server only", drainFacts{server: true, exit: exitRecord{sample: drainSample{serverOK: true, sessions: []pgconn.Session{inTx}}},
 			w: watchState{seen: 2, answered: true, final: &left, finalOK: &left}},
 			DrainCounts{Seen: 2, RolledBack: 1, Holders: -1, Left: 1}},
 		{"server never answered", drainFacts{server: true, local: true, w: watchState{seen: -1}},
@@ -95,16 +98,16 @@ func TestDecideCounts(t *testing.T) {
 }
 
 func TestHoldersReason(t *testing.T) {
-	var many []Holder
+	var many []sockview.Holder
 	for i := range 5 {
-		many = append(many, Holder{PID: 100 + i, Cmd: "w", Inode: uint64(i)})
+		many = append(many, sockview.Holder{PID: 100 + i, Cmd: "w", Inode: uint64(i)})
 	}
 	tests := []struct {
-		holders []Holder
+		holders []sockview.Holder
 		want    string
 	}{
-		{[]Holder{{PID: 1, Cmd: "a", Inode: 5}, {PID: 1, Cmd: "a", Inode: 6}}, "descendant 1 a held 2 connections X"},
-		{[]Holder{{PID: 1, Cmd: "a", Inode: 5}, {PID: 2, Cmd: "b", Inode: 5}}, "descendants 1 a, 2 b held 1 connection X"},
+		{[]sockview.Holder{{PID: 1, Cmd: "a", Inode: 5}, {PID: 1, Cmd: "a", Inode: 6}}, "descendant 1 a held 2 connections X"},
+		{[]sockview.Holder{{PID: 1, Cmd: "a", Inode: 5}, {PID: 2, Cmd: "b", Inode: 5}}, "descendants 1 a, 2 b held 1 connection X"},
 		{many, "descendants 100 w, 101 w, 102 w, and 2 more held 5 connections X"},
 	}
 	for _, tc := range tests {
@@ -122,9 +125,9 @@ func TestNewDrainErrors(t *testing.T) {
 		want string
 	}{
 		{"mode", DrainConfig{Mode: "off", Timeout: time.Second}, `mode "off"`},
-		{"timeout", DrainConfig{Mode: "local", DSN: "host=/tmp"}, "timeout"},
-		{"no tag", DrainConfig{Mode: "server", DSN: "host=/tmp", Timeout: time.Second}, "tag"},
-		{"bad URL", DrainConfig{Mode: "both", Tag: "t", Timeout: time.Second,
+		{"timeout", DrainConfig{Mode: CheckLocal, DSN: "host=/tmp"}, "timeout"},
+		{"no tag", DrainConfig{Mode: CheckServer, DSN: "host=/tmp", Timeout: time.Second}, "tag"},
+		{"bad URL", DrainConfig{Mode: CheckBoth, Tag: "t", Timeout: time.Second,
 			DSN: fmt.Sprintf("postgres://app:%s@db:port/app", password)}, "database URL"},
 	}
 	for _, tc := range tests {
@@ -137,8 +140,8 @@ func TestNewDrainErrors(t *testing.T) {
 
 func TestNewDrainPQGODebug(t *testing.T) {
 	t.Setenv("PQGO_DEBUG", "1")
-	_, err := NewDrain(DrainConfig{Mode: "both", Tag: "t", DSN: "host=/tmp", Timeout: time.Second})
-	if !errors.Is(err, ErrPQGODebug) {
-		t.Errorf("NewDrain with PQGO_DEBUG=1: %v; want ErrPQGODebug", err)
+	_, err := NewDrain(DrainConfig{Mode: CheckBoth, Tag: "t", DSN: "host=/tmp", Timeout: time.Second})
+	if !errors.Is(err, pgconn.ErrPQGODebug) {
+		t.Errorf("NewDrain with PQGO_DEBUG=1: %v; want pgconn.ErrPQGODebug", err)
 	}
 }

@@ -5,15 +5,19 @@ import (
 	"net/netip"
 	"slices"
 	"time"
+
+	"github.com/lastcall-dev/lastcall/internal/pgconn"
+	"github.com/lastcall-dev/lastcall/internal/redact"
+	"github.com/lastcall-dev/lastcall/internal/sockview"
 )
 
 // drainSample is one look at the views the mode uses.
 type drainSample struct {
-	at        time.Time // when the sample began; zero: no sample
-	sessions  []Session // the server view: our sessions
-	serverOK  bool      // the server answered
+	at        time.Time        // when the sample began; zero: no sample
+	sessions  []pgconn.Session // the server view: our sessions
+	serverOK  bool             // the server answered
 	serverErr error
-	holders   []Holder // the local view: sockets of lastcall's tree
+	holders   []sockview.Holder // the local view: sockets of lastcall's tree
 	localErr  error
 }
 
@@ -23,7 +27,7 @@ type watchState struct {
 	lastOK   drainSample // the latest sample the server answered
 	seen     int         // our sessions in the first answer before the exit; -1: none
 	answered bool        // the server answered at least once
-	check    *SelfCheckResult
+	check    *pgconn.SelfCheckResult
 	lastErr  error        // the latest server error
 	final    *drainSample // the latest sample begun after the tree was down
 	finalOK  *drainSample // the latest such sample the server answered
@@ -33,8 +37,8 @@ type watchState struct {
 type watcher struct {
 	d        *Drain
 	deadline time.Time
-	mon      *Monitor
-	check    *SelfCheckResult
+	mon      *pgconn.Monitor
+	check    *pgconn.SelfCheckResult
 	fatal    error // a server error that will not go away: no more tries
 	ports    []uint16
 }
@@ -43,7 +47,7 @@ type watcher struct {
 // down, until nothing of ours is left.
 func (d *Drain) watch(ctx context.Context) {
 	defer close(d.done)
-	defer ScrubPanics(d.cfg.DSN) // runs first: it exits before done releases the verdict
+	defer redact.ScrubPanics(d.cfg.DSN) // runs first: it exits before done releases the verdict
 	deadline, _ := ctx.Deadline()
 	w := &watcher{d: d, deadline: deadline}
 	defer w.closeMonitor()
@@ -91,7 +95,7 @@ func (w *watcher) sample(ctx context.Context) drainSample {
 
 // sessions lists our sessions, opening the monitor session first when
 // there is none.
-func (w *watcher) sessions(ctx context.Context) ([]Session, error) {
+func (w *watcher) sessions(ctx context.Context) ([]pgconn.Session, error) {
 	if w.fatal != nil {
 		return nil, w.fatal
 	}
@@ -114,7 +118,7 @@ func (w *watcher) sessions(ctx context.Context) ([]Session, error) {
 
 // open opens the monitor session and runs the self-check.
 func (w *watcher) open(ctx context.Context) error {
-	m, err := OpenMonitor(ctx, w.d.cfg.DSN, w.deadline)
+	m, err := pgconn.OpenMonitor(ctx, w.d.cfg.DSN, w.deadline)
 	if err != nil {
 		return err
 	}
@@ -131,7 +135,7 @@ func (w *watcher) open(ctx context.Context) error {
 // fail remembers an error that trying again will not cure (a wrong
 // password, a missing database, the end of the check).
 func (w *watcher) fail(err error) error {
-	if !Transient(err) {
+	if !pgconn.Transient(err) {
 		w.fatal = err
 	}
 	return err
@@ -145,7 +149,7 @@ func (w *watcher) closeMonitor() {
 }
 
 // notePorts adds the local ports of TCP holders to the ports of our tree.
-func (w *watcher) notePorts(holders []Holder) {
+func (w *watcher) notePorts(holders []sockview.Holder) {
 	for _, h := range holders {
 		ap, err := netip.ParseAddrPort(h.Local)
 		if h.Network == "tcp" && err == nil && !slices.Contains(w.ports, ap.Port()) {
@@ -156,7 +160,7 @@ func (w *watcher) notePorts(holders []Holder) {
 
 // record keeps s and reports whether nothing of ours is left in it (or
 // nothing more can be learnt: the server view was given up).
-func (d *Drain) record(s drainSample, final bool, check *SelfCheckResult) (clean bool) {
+func (d *Drain) record(s drainSample, final bool, check *pgconn.SelfCheckResult) (clean bool) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	w := &d.w
@@ -195,7 +199,7 @@ func (d *Drain) cleanLocked(s drainSample) bool {
 		return true
 	case s.serverOK && d.local && d.epsErr == nil && d.advisoryLocked():
 		return true
-	case s.serverErr != nil && !Transient(s.serverErr):
+	case s.serverErr != nil && !pgconn.Transient(s.serverErr):
 		return true
 	}
 	return false

@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"net/url"
 	"time"
+
+	"github.com/lastcall-dev/lastcall/internal/dial"
 )
 
 // bodyLimit is how much of a response body an HTTP probe reads before it
@@ -36,7 +38,7 @@ func HTTP(ctx context.Context, rawURL string, timeout time.Duration) Result {
 	}
 	req.Header.Set("User-Agent", "lastcall-healthcheck")
 	transport := &http.Transport{
-		DialContext:        dialContext,
+		DialContext:        dial.DialContext,
 		DisableKeepAlives:  true,
 		DisableCompression: true,
 	}

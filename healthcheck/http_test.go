@@ -2,6 +2,7 @@ package healthcheck
 
 import (
 	"github.com/lastcall-dev/lastcall/internal/pgtest"
+	"github.com/lastcall-dev/lastcall/internal/testutil"
 
 	"context"
 	"net"
@@ -46,15 +47,15 @@ func TestHTTP(t *testing.T) {
 		{"404", srv.URL + "/nowhere", false, "404 Not Found"},
 		{"301 not followed", srv.URL + "/moved", false, `301 Moved Permanently, redirect to "/target" not followed`},
 		{"slow", srv.URL + "/slow", false, "timeout after 500ms"},
-		{"refused", "http://" + refusedAddr(t) + "/", false, "connection refused"},
+		{"refused", "http://" + testutil.RefusedAddr(t) + "/", false, "connection refused"},
 		{"not http", "ftp://example.com/", false, "want an http:// or https:// URL"},
-		{"password hidden", "http://user:hunter2hunter2@" + refusedAddr(t) + "/", false, "user:xxxxx@"},
+		{"password hidden", "http://user:hunter2hunter2@" + testutil.RefusedAddr(t) + "/", false, "user:xxxxx@"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			start := time.Now()
 			got := HTTP(context.Background(), tc.url, timeout)
-			within(t, start, timeout)
+			testutil.Within(t, start, timeout)
 			if got.Healthy != tc.wantHealthy || !strings.Contains(got.Reason, tc.wantReason) || strings.Contains(got.Reason, "\n") {
 				t.Errorf("HTTP(%q) = %+v; want healthy %v, one line with %q", tc.url, got, tc.wantHealthy, tc.wantReason)
 			}

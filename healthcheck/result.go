@@ -5,10 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"os"
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/lastcall-dev/lastcall/internal/dial"
 )
 
 // Result is what a probe found.
@@ -18,7 +19,7 @@ type Result struct {
 	// Reason says why, in one line: what was probed and what answered (or
 	// the error, briefly). It never contains a password.
 	Reason string
-	// Err is the error behind an unhealthy result, for [Transient]; nil when
+	// Err is the error behind an unhealthy result, for [pgconn.Transient]; nil when
 	// healthy or when the target answered but not as wanted (an HTTP 500).
 	// Its text is the same scrubbed text the Reason uses.
 	Err error
@@ -55,7 +56,7 @@ func describe(err error, timeout time.Duration) string {
 	switch {
 	case errors.Is(err, context.Canceled):
 		return "cancelled"
-	case isTimeout(err):
+	case dial.IsTimeout(err):
 		return fmt.Sprintf("timeout after %s", timeout)
 	case errors.As(err, &dnsErr):
 		return fmt.Sprintf("DNS lookup of %s failed: %s", dnsErr.Name, dnsErr.Err)
@@ -69,34 +70,4 @@ func describe(err error, timeout time.Duration) string {
 		return "connection reset by peer"
 	}
 	return err.Error()
-}
-
-// isTimeout reports whether err is a deadline that ran out: the context's,
-// a socket's, or a dialer's.
-func isTimeout(err error) bool {
-	var netErr net.Error
-	return errors.Is(err, context.DeadlineExceeded) || errors.Is(err, os.ErrDeadlineExceeded) ||
-		(errors.As(err, &netErr) && netErr.Timeout())
-}
-
-// dialContext opens a stream connection like net.Dialer.DialContext, except
-// that the host name "localhost" is always the loopback address (127.0.0.1,
-// then ::1) without asking a resolver: a FROM scratch image has no
-// /etc/hosts, and Go's resolver then sends "localhost" to a DNS server that
-// is not there.
-func dialContext(ctx context.Context, network, address string) (net.Conn, error) {
-	var d net.Dialer
-	host, port, err := net.SplitHostPort(address)
-	if err != nil || !strings.EqualFold(host, "localhost") || !strings.HasPrefix(network, "tcp") {
-		return d.DialContext(ctx, network, address)
-	}
-	conn, err := d.DialContext(ctx, "tcp4", net.JoinHostPort("127.0.0.1", port))
-	if err == nil || ctx.Err() != nil || network == "tcp4" {
-		return conn, err
-	}
-	conn6, err6 := d.DialContext(ctx, "tcp6", net.JoinHostPort("::1", port))
-	if err6 != nil {
-		return nil, err // the IPv4 error is the one users expect
-	}
-	return conn6, nil
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"net"
 	"time"
+
+	"github.com/lastcall-dev/lastcall/internal/dial"
 )
 
 // TCP probes address (HOST:PORT): healthy when a TCP connection opens within
@@ -14,7 +16,7 @@ func TCP(ctx context.Context, address string, timeout time.Duration) Result {
 	}
 	ctx, cancel := context.WithDeadline(ctx, deadlineFor(ctx, timeout))
 	defer cancel()
-	conn, err := dialContext(ctx, "tcp", address)
+	conn, err := dial.DialContext(ctx, "tcp", address)
 	if err != nil {
 		return unhealthy(err, "connect %s: %s", address, describe(err, timeout))
 	}

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/lastcall-dev/lastcall/internal/testutil"
 )
 
 func TestTCP(t *testing.T) {
@@ -23,7 +25,7 @@ func TestTCP(t *testing.T) {
 	}{
 		{"listening", ln.Addr().String(), true, "connected to " + ln.Addr().String()},
 		{"localhost without a resolver", "localhost:" + port, true, "connected to 127.0.0.1:" + port},
-		{"refused", refusedAddr(t), false, "connection refused"},
+		{"refused", testutil.RefusedAddr(t), false, "connection refused"},
 		{"no port", "127.0.0.1", false, "want HOST:PORT"},
 	}
 	for _, tc := range tests {

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/lastcall-dev/lastcall/internal/pgconn"
 )
 
 // Backoff between the attempts of [WaitReady]: doubling from the first to
@@ -42,7 +44,7 @@ func (e *WaitError) Unwrap() error { return e.Err }
 
 // WaitReady waits until the database of dsn accepts a connection and
 // answers SELECT 1, for at most max (or until ctx ends). It retries while
-// the errors are [Transient] (refused, unreachable, DNS, timeouts, 57P03
+// the errors are [pgconn.Transient] (refused, unreachable, DNS, timeouts, 57P03
 // starting up, 53300 too many connections, ...) with a backoff from 100ms
 // doubling to 2s, and gives up at once on any other error. Each attempt is
 // a [DB] probe: the same hard deadline, sslmode=prefer default and password
@@ -63,7 +65,7 @@ func WaitReady(ctx context.Context, dsn string, max time.Duration, logf func(for
 		if errors.Is(ctx.Err(), context.Canceled) {
 			return giveUp(false)
 		}
-		if !Transient(err) {
+		if !pgconn.Transient(err) {
 			return giveUp(false)
 		}
 		pause := min(backoff, time.Until(deadline))
@@ -89,7 +91,7 @@ func attemptOnce(ctx context.Context, dsn string, deadline time.Time) (target st
 	d := time.Now().Add(budget)
 	actx, cancel := context.WithDeadline(ctx, d)
 	defer cancel()
-	target, err = selectOne(actx, dsn, d)
+	target, err = pgconn.SelectOne(actx, dsn, d)
 	if target != "" {
 		target = " " + target
 	}

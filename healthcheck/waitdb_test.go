@@ -13,8 +13,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/lastcall-dev/lastcall/internal/pgtest"
 	"github.com/lib/pq"
+
+	"github.com/lastcall-dev/lastcall/internal/pgconn"
+	"github.com/lastcall-dev/lastcall/internal/pgtest"
+	"github.com/lastcall-dev/lastcall/internal/testutil"
 )
 
 // logLines collects WaitReady's log lines.
@@ -49,8 +52,8 @@ func TestWaitReadyAtOnce(t *testing.T) {
 func TestWaitReadyStartingServer(t *testing.T) {
 	c := pgtest.Start(t)
 	server := net.JoinHostPort("127.0.0.1", strconv.Itoa(c.Port))
-	forward := forwardTo(server)
-	addr := tcpProxy(t, func(n int, conn net.Conn) {
+	forward := testutil.ForwardTo(server)
+	addr := testutil.TCPProxy(t, func(n int, conn net.Conn) {
 		switch n {
 		case 1:
 			_ = conn.Close()
@@ -113,7 +116,7 @@ func TestWaitReadyTimeout(t *testing.T) {
 	const max = 600 * time.Millisecond
 	var logs logLines
 	start := time.Now()
-	err := WaitReady(context.Background(), "postgres://app:hunter2hunter2@"+refusedAddr(t)+"/app", max, logs.logf)
+	err := WaitReady(context.Background(), "postgres://app:hunter2hunter2@"+testutil.RefusedAddr(t)+"/app", max, logs.logf)
 	took := time.Since(start)
 	var waitErr *WaitError
 	if !errors.As(err, &waitErr) || !waitErr.Timeout || waitErr.Attempts < 3 || took < max || took > max+300*time.Millisecond ||
@@ -130,7 +133,7 @@ func TestWaitReadyCancel(t *testing.T) {
 	timer := time.AfterFunc(300*time.Millisecond, cancel)
 	defer timer.Stop()
 	start := time.Now()
-	err := WaitReady(ctx, "postgres://app@"+refusedAddr(t)+"/app", time.Minute, nil)
+	err := WaitReady(ctx, "postgres://app@"+testutil.RefusedAddr(t)+"/app", time.Minute, nil)
 	var waitErr *WaitError
 	if took := time.Since(start); took > 2*time.Second || !errors.As(err, &waitErr) || waitErr.Timeout {
 		t.Errorf("WaitReady cancelled = %v after %s; want a WaitError, not a timeout, soon after the cancel", err, took)
@@ -139,8 +142,8 @@ func TestWaitReadyCancel(t *testing.T) {
 
 func TestWaitReadyBadURL(t *testing.T) {
 	err := WaitReady(context.Background(), "postgres://app:hunter2hunter2@db:port/app", time.Minute, nil)
-	var cfgErr *ConfigError
+	var cfgErr *pgconn.ConfigError
 	if !errors.As(err, &cfgErr) || strings.Contains(err.Error(), "hunter2") {
-		t.Errorf("WaitReady with a bad URL = %v; want a ConfigError without the password", err)
+		t.Errorf("WaitReady with a bad URL = %v; want a pgconn.ConfigError without the password", err)
 	}
 }

@@ -7,6 +7,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/lastcall-dev/lastcall/internal/procfs"
 	"github.com/lastcall-dev/lastcall/signals"
 )
 
@@ -63,10 +64,7 @@ type Config struct {
 }
 
 // Process is one process of lastcall's tree, as the hooks see it.
-type Process struct {
-	PID int
-	Cmd string // the command name the kernel keeps (comm)
-}
+type Process = procfs.Process
 
 // Result is what Run reports once the child and every descendant are gone.
 type Result struct {

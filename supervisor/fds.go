@@ -4,6 +4,8 @@ import (
 	"sort"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/lastcall-dev/lastcall/internal/procfs"
 )
 
 // probeFDLimit bounds the search for inherited descriptors when
@@ -18,7 +20,7 @@ const probeFDLimit = 1024
 // child gets exactly these (and 0, 1 and 2) and none of lastcall's own:
 // the exec closes the others.
 func inheritedFDs() []int {
-	candidates, err := numberedEntries("/proc/self/fd")
+	candidates, err := procfs.NumberedEntries("/proc/self/fd")
 	if err != nil {
 		candidates = make([]int, 0, probeFDLimit-3)
 		for fd := 3; fd < probeFDLimit; fd++ {

@@ -2,19 +2,20 @@ package supervisor
 
 import (
 	"bufio"
-	"bytes"
 	"fmt"
 	"io"
 	"os"
 	"os/exec"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/lastcall-dev/lastcall/internal/procfs"
+	"github.com/lastcall-dev/lastcall/internal/testutil"
 )
 
 // mode is how lastcall runs in a test: as PID 1 of a new PID namespace, or
@@ -35,27 +36,10 @@ type lastcallRun struct {
 	t      *testing.T
 	cmd    *exec.Cmd
 	lines  chan string
-	stderr *syncBuffer
+	stderr *testutil.SyncBuffer
 	seen   []string // every line read so far
 	unread []string // lines read but not yet matched by waitLine
 	done   chan struct{}
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
 }
 
 // lastcallArgv is the argv that runs lastcall (the supervise helper) with
@@ -85,7 +69,7 @@ func startWrapped(t *testing.T, m mode, wrap []string, stdin io.Reader, flags []
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Env = append(os.Environ(), helperEnv+"=1")
 	cmd.Stdin = stdin
-	r := &lastcallRun{t: t, cmd: cmd, lines: make(chan string, 1024), stderr: &syncBuffer{}, done: make(chan struct{})}
+	r := &lastcallRun{t: t, cmd: cmd, lines: make(chan string, 1024), stderr: &testutil.SyncBuffer{}, done: make(chan struct{})}
 	cmd.Stderr = r.stderr
 	out, err := cmd.StdoutPipe()
 	if err != nil {
@@ -110,9 +94,9 @@ func startWrapped(t *testing.T, m mode, wrap []string, stdin io.Reader, flags []
 
 // kill ends lastcall and everything below it, whatever state it is in.
 func (r *lastcallRun) kill() {
-	procs, _ := listProcs()
-	for _, p := range descendantsOf(r.cmd.Process.Pid, procs) {
-		_ = unix.Kill(p.pid, unix.SIGKILL)
+	procs, _ := procfs.List()
+	for _, p := range procfs.DescendantsOf(r.cmd.Process.Pid, procs) {
+		_ = unix.Kill(p.PID, unix.SIGKILL)
 	}
 	_ = r.cmd.Process.Kill()
 }
@@ -180,7 +164,7 @@ func (r *lastcallRun) pid(m mode) int {
 	deadline := time.Now().Add(waitLimit)
 	for time.Now().Before(deadline) {
 		if kids := childrenOf(r.cmd.Process.Pid); len(kids) == 1 {
-			return kids[0].pid
+			return kids[0].PID
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
@@ -202,16 +186,16 @@ func (r *lastcallRun) hostPid(m mode, pid int) int {
 	if !m.pid1 {
 		return pid
 	}
-	procs, _ := listProcs()
-	for _, p := range descendantsOf(r.pid(m), procs) {
-		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", p.pid))
+	procs, _ := procfs.List()
+	for _, p := range procfs.DescendantsOf(r.pid(m), procs) {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", p.PID))
 		if err != nil {
 			continue
 		}
 		for _, line := range strings.Split(string(b), "\n") {
 			f := strings.Fields(line)
 			if len(f) > 1 && f[0] == "NSpid:" && f[len(f)-1] == strconv.Itoa(pid) {
-				return p.pid
+				return p.PID
 			}
 		}
 	}
@@ -219,11 +203,11 @@ func (r *lastcallRun) hostPid(m mode, pid int) int {
 	return 0
 }
 
-func childrenOf(pid int) []procEntry {
-	procs, _ := listProcs()
-	var kids []procEntry
+func childrenOf(pid int) []procfs.Stat {
+	procs, _ := procfs.List()
+	var kids []procfs.Stat
 	for _, p := range procs {
-		if p.ppid == pid {
+		if p.PPID == pid {
 			kids = append(kids, p)
 		}
 	}

@@ -9,6 +9,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/lastcall-dev/lastcall/internal/procfs"
 )
 
 // terminal is an interactive shell on a pseudo-terminal, read as a screen.
@@ -45,9 +47,9 @@ func startShell(t *testing.T) *terminal {
 		}
 	}()
 	t.Cleanup(func() {
-		procs, _ := listProcs()
-		for _, p := range descendantsOf(cmd.Process.Pid, procs) {
-			_ = syscall.Kill(p.pid, syscall.SIGKILL)
+		procs, _ := procfs.List()
+		for _, p := range procfs.DescendantsOf(cmd.Process.Pid, procs) {
+			_ = syscall.Kill(p.PID, syscall.SIGKILL)
 		}
 		_ = cmd.Process.Kill()
 		_ = cmd.Wait()

@@ -8,6 +8,7 @@ import (
 	"go.uber.org/zap"
 	"golang.org/x/sys/unix"
 
+	"github.com/lastcall-dev/lastcall/internal/procfs"
 	"github.com/lastcall-dev/lastcall/signals"
 )
 
@@ -88,12 +89,12 @@ func (s *supervisor) signalTree(sigs ...syscall.Signal) int {
 	}
 	tree := s.descendants()
 	for _, p := range tree {
-		if s.pid1 || p.state == 'Z' || p.state == 'X' {
+		if s.pid1 || p.State == 'Z' || p.State == 'X' {
 			continue
 		}
 		for _, sig := range sigs {
 			if err := signalProc(p, sig); err != nil && !errors.Is(err, unix.ESRCH) {
-				s.log.Warn("signal descendant", zap.Int("pid", p.pid), zap.String("signal", signals.Name(sig)), zap.Error(err))
+				s.log.Warn("signal descendant", zap.Int("pid", p.PID), zap.String("signal", signals.Name(sig)), zap.Error(err))
 			}
 		}
 	}
@@ -101,16 +102,16 @@ func (s *supervisor) signalTree(sigs ...syscall.Signal) int {
 }
 
 // descendants lists lastcall's descendants, zombies included.
-func (s *supervisor) descendants() []procEntry {
+func (s *supervisor) descendants() []procfs.Stat {
 	if !s.ownProc {
 		return nil
 	}
-	procs, err := listProcs()
+	procs, err := procfs.List()
 	if err != nil {
 		s.log.Warn("read /proc", zap.Error(err))
 		return nil
 	}
-	return descendantsOf(unix.Getpid(), procs)
+	return procfs.DescendantsOf(unix.Getpid(), procs)
 }
 
 // cleanUp runs once the child has exited: descendants still alive get

@@ -11,6 +11,7 @@ import (
 	"go.uber.org/zap"
 	"golang.org/x/sys/unix"
 
+	"github.com/lastcall-dev/lastcall/internal/procfs"
 	"github.com/lastcall-dev/lastcall/signals"
 )
 
@@ -109,7 +110,7 @@ func newSupervisor(cfg Config, sub *Subscription) *supervisor {
 		chld:    sub.chld,
 		stopSet: make(map[syscall.Signal]bool, len(cfg.StopSignals)),
 		pid1:    os.Getpid() == 1,
-		ownProc: procIsOurs(),
+		ownProc: procfs.IsOurs(),
 	}
 	if s.log == nil {
 		s.log = zap.NewNop()

@@ -17,6 +17,7 @@ import (
 	"go.uber.org/goleak"
 	"golang.org/x/sys/unix"
 
+	"github.com/lastcall-dev/lastcall/internal/procfs"
 	"github.com/lastcall-dev/lastcall/signals"
 )
 
@@ -201,12 +202,12 @@ func TestOrphansAreReaped(t *testing.T) {
 		r := startLastcall(t, m, nil, nil, helperCmd("orphans", strconv.Itoa(orphans))...)
 		r.waitLine("ready")
 		lc := r.pid(m)
-		var kids []procEntry
+		var kids []procfs.Stat
 		eventually(t, "every orphan reaped", func() bool {
 			kids = childrenOf(lc)
 			return len(kids) == 1
 		})
-		if kids[0].state == 'Z' {
+		if kids[0].State == 'Z' {
 			t.Errorf("main child is a zombie")
 		}
 		r.signal(m, syscall.SIGTERM)

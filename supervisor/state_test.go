@@ -11,6 +11,8 @@ import (
 	"testing"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/lastcall-dev/lastcall/internal/testutil"
 )
 
 // What the child gets, as the README says: the signal mask lastcall
@@ -76,7 +78,7 @@ func TestCtrlCReachesForegroundChild(t *testing.T) {
 		cmd := exec.Command(argv[0], argv[1:]...)
 		cmd.Env = append(os.Environ(), helperEnv+"=1")
 		cmd.Stdin, cmd.Stdout = slave, slave
-		stderr := &syncBuffer{}
+		stderr := &testutil.SyncBuffer{}
 		cmd.Stderr = stderr
 		cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0}
 		if err := cmd.Start(); err != nil {

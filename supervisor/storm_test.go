@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/lastcall-dev/lastcall/internal/procfs"
 )
 
 // A storm of 100,000 signals while the child runs: lastcall and the child
@@ -40,8 +42,8 @@ func TestStoppedAndContinuedChild(t *testing.T) {
 			t.Fatal(err)
 		}
 		eventually(t, "child stopped", func() bool {
-			p, err := readStat(child)
-			return err == nil && p.state == 'T'
+			p, err := procfs.ReadStat(child)
+			return err == nil && p.State == 'T'
 		})
 		r.signal(m, syscall.SIGUSR1) // forwarded, pending in the stopped child
 		r.signal(m, syscall.SIGCONT) // forwarded: the child runs again

@@ -17,6 +17,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/lastcall-dev/lastcall/internal/procfs"
 )
 
 // Owner is who owns and runs the cluster (and, in tests, other database
@@ -225,24 +227,11 @@ func childrenOf(pid int) []proc {
 // readStat reads a live process's parent pid and start time from
 // /proc/PID/stat; ok is false for a process that is gone or a zombie.
 func readStat(pid int) (ppid int, start string, ok bool) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
+	st, err := procfs.ReadStat(pid)
+	if err != nil || st.State == 'Z' || st.State == 'X' { // dead, waiting to be reaped
 		return 0, "", false
 	}
-	s := string(b)
-	i := strings.LastIndexByte(s, ')') // the command may hold spaces and parens
-	if i < 0 {
-		return 0, "", false
-	}
-	fields := strings.Fields(s[i+1:]) // state ppid pgrp ... starttime is field 22 of stat
-	if len(fields) < 20 {
-		return 0, "", false
-	}
-	if fields[0] == "Z" || fields[0] == "X" { // dead, waiting to be reaped
-		return 0, "", false
-	}
-	ppid, err = strconv.Atoi(fields[1])
-	return ppid, fields[19], err == nil
+	return st.PPID, strconv.FormatUint(st.Start, 10), true
 }
 
 // FreePort is a TCP port on 127.0.0.1 that nothing listened on a moment ago.
