@@ -124,11 +124,14 @@ func TestIdentifyGone(t *testing.T) {
 	}
 }
 
-// waitExited waits until pid (a child not yet reaped) has exited, with a
-// pidfd: it turns readable when the process ends.
+// waitExited waits until pid has exited (reaped or not), with a pidfd: it
+// turns readable when the process ends.
 func waitExited(t *testing.T, pid int) {
 	t.Helper()
 	fd, err := unix.PidfdOpen(pid, 0)
+	if errors.Is(err, unix.ESRCH) {
+		return // gone already
+	}
 	if err != nil {
 		t.Fatalf("pidfd_open(%d): %v", pid, err)
 	}
