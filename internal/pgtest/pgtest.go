@@ -142,6 +142,18 @@ func (c *Cluster) initdb(t testing.TB, bin string, owner Owner) {
 	}
 }
 
+// BinDir is the directory of the server's programs (initdb, postgres,
+// pg_ctl, pg_controldata). Without them it skips t, or fails it when
+// LASTCALL_REQUIRE_PG=1.
+func BinDir(t testing.TB) string {
+	t.Helper()
+	bin, err := binDir()
+	if err != nil {
+		skipOrFail(t, err.Error())
+	}
+	return bin
+}
+
 // skipOrFail skips t with reason, or fails it when LASTCALL_REQUIRE_PG=1.
 func skipOrFail(t testing.TB, reason string) {
 	t.Helper()
