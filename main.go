@@ -42,10 +42,13 @@ import (
 	"runtime"
 	"runtime/debug"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/lastcall-dev/lastcall/internal/cli"
+	"github.com/lastcall-dev/lastcall/internal/earlysignals"
+	"github.com/lastcall-dev/lastcall/internal/logsink"
 	"github.com/lastcall-dev/lastcall/internal/redact"
 	"github.com/lastcall-dev/lastcall/supervisor"
 )
@@ -58,14 +61,28 @@ var version = ""
 // When empty, the VCS stamp in the build info is used, if any.
 var commit = ""
 
+// exitFlush is how long lastcall's last lines get to reach a stalled
+// stderr before lastcall exits anyway.
+const exitFlush = 250 * time.Millisecond
+
 func main() {
 	supervisor.ExecTrampoline() // returns unless this is a socket-activated child on its way to exec
 	env := cli.Env{LookupEnv: os.LookupEnv, Stdout: os.Stdout, Stderr: os.Stderr, StartPPID: os.Getppid()}
 	defer redact.ScrubPanics(cli.DatabaseURLs(os.Args[1:], os.Getenv)...)
 	// Subscribe first thing, so that a stop signal in lastcall's first
 	// milliseconds is queued, not fatal, and its cost overlaps the setup.
-	env.Signals = supervisor.Subscribe(cli.AsyncPreemptOff(os.Getenv("GODEBUG")))
-	os.Exit(execute(context.Background(), os.Args[1:], env))
+	env.Signals = supervisor.Subscribe(cli.AsyncPreemptOff(os.Getenv("GODEBUG")), earlysignals.Channel())
+	// lastcall's own output never makes it wait: a full, closed or broken
+	// stderr costs lines (counted), never a forward, a deadline or the exit.
+	stderr, err := logsink.New(2, logsink.Options{})
+	if err == nil {
+		env.Stderr = stderr
+	}
+	code := execute(context.Background(), os.Args[1:], env)
+	if stderr != nil {
+		stderr.Close(exitFlush)
+	}
+	os.Exit(code)
 }
 
 // execute runs lastcall with args and returns its exit code. An error that
@@ -76,7 +93,7 @@ func execute(ctx context.Context, args []string, env cli.Env) int {
 	err := cmd.ExecuteContext(ctx)
 	code, print := cli.ExitCode(err)
 	if print {
-		fmt.Fprintf(env.Stderr, "lastcall: %v\n", err)
+		fmt.Fprintf(env.Stderr, "lastcall: %v\n", redact.Text(err.Error()))
 	}
 	return code
 }

@@ -69,7 +69,7 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	}
 	sub := cfg.Signals
 	if sub == nil {
-		sub = Subscribe(cfg.ForwardURG)
+		sub = Subscribe(cfg.ForwardURG, nil)
 	}
 	sub.wait()
 	s := newSupervisor(cfg, sub)

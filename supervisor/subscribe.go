@@ -33,13 +33,21 @@ type Subscription struct {
 // meanwhile; SIGTERM, SIGINT, SIGQUIT and SIGHUP come first, so that a stop
 // signal in lastcall's first milliseconds is queued rather than fatal. Run
 // waits for the subscription to be complete before it starts the child.
+// early, when not nil, is a channel of at least sigsBuffer slots that the
+// stop signals were subscribed to already (internal/earlysignals, from a
+// package initialiser): the subscription goes on with it, and keeps what
+// it holds.
 //
 // SIGHUP and SIGINT that lastcall inherited ignored (nohup, a background
 // job of a script) stay ignored: lastcall does not take them, and the child
 // inherits them ignored.
-func Subscribe(withURG bool) *Subscription {
+func Subscribe(withURG bool, early chan os.Signal) *Subscription {
+	sigs := early
+	if sigs == nil {
+		sigs = make(chan os.Signal, sigsBuffer)
+	}
 	sub := &Subscription{
-		sigs:  make(chan os.Signal, sigsBuffer),
+		sigs:  sigs,
 		chld:  make(chan os.Signal, 1),
 		ready: make(chan struct{}),
 	}

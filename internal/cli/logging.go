@@ -8,11 +8,19 @@ import (
 
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
+
+	"github.com/lastcall-dev/lastcall/internal/logsink"
 )
+
+// importantSteps are the lines a stalled output keeps when it must drop
+// some: with every warning and error, how a stop went and how the run ended.
+var importantSteps = []string{"stop", "escalate", "leftovers", "exit", "drain", "postgres"}
 
 // newLogger is lastcall's one logger. It writes to w (stderr: stdout belongs
 // to the app), with ISO8601 times, no sampling and no stack traces at error
-// level or below, so every event stays one line.
+// level or below, so every event stays one line. When w is a *logsink.Sink
+// (lastcall's stderr), a log call never waits for the output: see
+// internal/logsink.
 func newLogger(w io.Writer, level zapcore.Level, format string) *zap.Logger {
 	enc := zap.NewProductionEncoderConfig()
 	enc.EncodeTime = utcISO8601
@@ -23,6 +31,11 @@ func newLogger(w io.Writer, level zapcore.Level, format string) *zap.Logger {
 	} else {
 		enc.EncodeLevel = zapcore.CapitalLevelEncoder
 		encoder = zapcore.NewConsoleEncoder(enc)
+	}
+	if sink, ok := w.(*logsink.Sink); ok {
+		sink.SetDroppedLine(logsink.DroppedLine(encoder, "lastcall"))
+		core := logsink.NewCore(sink, encoder, level, logsink.LevelOrStep(zapcore.WarnLevel, importantSteps...))
+		return zap.New(core, zap.AddStacktrace(zapcore.DPanicLevel), zap.ErrorOutput(sink)).Named("lastcall")
 	}
 	// Each entry is one write(2); there is nothing to sync, and fsync on a
 	// pipe or terminal only fails.

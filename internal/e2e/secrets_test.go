@@ -180,3 +180,36 @@ func closedPort(t *testing.T) string {
 	ln.Close()
 	return strconv.Itoa(port)
 }
+
+// TestShortPasswordsInUsageErrors: passwords of 1 to 3 bytes, too short to
+// search for as strings, are masked by the structure around them in every
+// usage error, parsers' nested messages and flag names included.
+func TestShortPasswordsInUsageErrors(t *testing.T) {
+	bin := lastcallBinary(t)
+	for _, pw := range []string{"q", "z9", "ab1"} {
+		dsn := "postgres://u:" + pw + "@h/db"
+		kv := "host=h user=u password=" + pw
+		cases := []struct {
+			args, env []string
+		}{
+			{[]string{"--stop-signals=" + dsn, "--", "true"}, nil},
+			{[]string{"--rewrite", dsn, "--", "true"}, nil},
+			{[]string{"--remap-exit", dsn, "--", "true"}, nil},
+			{[]string{"--stop-sequence", dsn, "--", "true"}, nil},
+			{[]string{"--user", "root:" + dsn, "--", "true"}, nil},
+			{[]string{"--user", dsn, "--", "true"}, nil},
+			{[]string{"--", "true"}, []string{"LASTCALL_REMAP_EXIT=" + dsn}},
+			{[]string{"--" + dsn, "true"}, nil},
+			{[]string{"--stop-signals", kv, "--", "true"}, nil},
+			{[]string{"--db-check", "both", "--db-timeout", "x", "--db-url", dsn, "--", "true"}, nil},
+			{[]string{"healthcheck", "--tcp", dsn}, nil},
+			{[]string{"healthcheck", dsn}, nil},
+		}
+		for _, c := range cases {
+			out := runCombined(bin, c.env, c.args...)
+			if strings.Contains(out, ":"+pw+"@") || strings.Contains(out, "password="+pw) || !strings.Contains(out, "lastcall: ") {
+				t.Errorf("lastcall %q (env %q) shows the password %q:\n%s", c.args, c.env, pw, out)
+			}
+		}
+	}
+}

@@ -3,6 +3,7 @@ package logsink
 import (
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.uber.org/zap/buffer"
@@ -39,7 +40,7 @@ type Stats struct {
 // package documentation. Its methods are safe for concurrent use.
 type Sink struct {
 	fd       int
-	dropLine func(n uint64) []byte
+	dropLine atomic.Pointer[func(n uint64) []byte]
 	pool     buffer.Pool   // buffers for Write's copies
 	wake     chan struct{} // one slot: "there is something for the writer"
 	done     chan struct{} // closed when the writer goroutine returns
@@ -69,13 +70,13 @@ func New(fd int, opts Options) (*Sink, error) {
 		opts.DroppedLine = plainDroppedLine
 	}
 	s := &Sink{
-		fd:       fd,
-		dropLine: opts.DroppedLine,
-		pool:     buffer.NewPool(),
-		wake:     make(chan struct{}, 1),
-		done:     make(chan struct{}),
-		q:        newQueue(opts.QueueLen),
+		fd:   fd,
+		pool: buffer.NewPool(),
+		wake: make(chan struct{}, 1),
+		done: make(chan struct{}),
+		q:    newQueue(opts.QueueLen),
 	}
+	s.dropLine.Store(&opts.DroppedLine)
 	ready := make(chan error, 1)
 	go s.run(ready)
 	if err := <-ready; err != nil {
@@ -84,6 +85,11 @@ func New(fd int, opts Options) (*Sink, error) {
 	}
 	return s, nil
 }
+
+// SetDroppedLine replaces Options.DroppedLine: the logger's format is known
+// only once the command line is read, after the first lines may have been
+// written.
+func (s *Sink) SetDroppedLine(f func(n uint64) []byte) { s.dropLine.Store(&f) }
 
 func plainDroppedLine(n uint64) []byte {
 	return fmt.Appendf(nil, "lastcall: %d log lines dropped\n", n)

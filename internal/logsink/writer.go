@@ -25,7 +25,7 @@ func (s *Sink) run(ready chan<- error) {
 		e, report, more := s.next()
 		switch {
 		case report > 0:
-			s.reported(report, writeAll(s.fd, s.dropLine(report)))
+			s.reported(report, writeAll(s.fd, (*s.dropLine.Load())(report)))
 		case e.buf != nil:
 			s.written(e, writeAll(s.fd, e.buf.Bytes()))
 		case !more:
