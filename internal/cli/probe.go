@@ -60,6 +60,10 @@ func ProbeFlagErrors(cmd *cobra.Command, err error) error { return flagErrorFunc
 // Every error it returns is a *UsageError, and none shows a password.
 func ResolveProbe(fs *pflag.FlagSet, lookupEnv func(string) (string, bool)) (Probe, error) {
 	var p Probe
+	lookupEnv, err := withSecretFiles(lookupEnv)
+	if err != nil {
+		return p, err
+	}
 	src, err := lookupSource(fs, find(probeSpecs, "timeout"), lookupEnv)
 	if err == nil {
 		p.timeout, err = parseDuration(src, true)

@@ -89,6 +89,10 @@ func RegisterFlags(fs *pflag.FlagSet) { register(fs, rootSpecs) }
 // and the positional arguments (COMMAND [ARG...]). Every error it returns
 // is a *UsageError.
 func Resolve(fs *pflag.FlagSet, args []string, lookupEnv func(string) (string, bool)) (Settings, error) {
+	lookupEnv, err := withSecretFiles(lookupEnv)
+	if err != nil {
+		return Settings{}, err
+	}
 	s := Settings{Remap: signals.Remap{}}
 	s.Config.Args = args
 	s.Config.Rewrite = signals.Rewrite{}

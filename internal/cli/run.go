@@ -44,6 +44,8 @@ func Run(ctx context.Context, s Settings, env Env) int {
 			zap.String("platform", platform.Name), zap.Duration("budget", platform.StopTimeout),
 			zap.String("budget_from", budgetFrom), zap.String("step", "plan"))
 	}
+	warnShellPID1("/proc", logger)
+	warnShortGrace(s, plan, env.getenv, logger)
 	armParentDeath(s.ParentDeath, env.StartPPID, logger)
 	cfg := s.Config
 	cfg.Plan, cfg.Budget, cfg.Platform, cfg.BudgetFrom = plan, platform.StopTimeout, platform.Name, budgetFrom

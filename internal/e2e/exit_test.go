@@ -188,3 +188,37 @@ func TestPlanTooLongWarns(t *testing.T) {
 		t.Errorf("exit %d, stderr %q; want 0 and a warning naming fly.io", got.code, got.stderr)
 	}
 }
+
+// TestUserMistakesAreNamed: lastcall says at start what a user got wrong.
+func TestUserMistakesAreNamed(t *testing.T) {
+	lc := lastcallBinary(t)
+	if os.Geteuid() == 0 {
+		// A shell as PID 1 in front of lastcall, without exec.
+		out, err := exec.Command("unshare", "--pid", "--fork", "--mount-proc", "--kill-child",
+			"sh", "-c", lc+" -- true; echo done").CombinedOutput()
+		if err != nil || !strings.Contains(string(out), "parent is a shell running as PID 1") ||
+			!strings.Contains(string(out), "exec lastcall") {
+			t.Errorf("shell as PID 1: %v, output %q; want the warning with the fix", err, out)
+		}
+		out, err = exec.Command("unshare", "--pid", "--fork", "--mount-proc", "--kill-child",
+			"sh", "-c", "exec "+lc+" -- true").CombinedOutput()
+		if err != nil || strings.Contains(string(out), "PID 1") {
+			t.Errorf("exec from a shell: %v, output %q; want no warning", err, out)
+		}
+	}
+	// gunicorn's default 30 s graceful stop against Docker's 10 s budget.
+	dir := t.TempDir()
+	if err := os.Symlink("/bin/true", filepath.Join(dir, "gunicorn")); err != nil {
+		t.Fatal(err)
+	}
+	got := runLastcall(t, dir, []string{"PATH=" + dir + ":/usr/bin:/bin"}, "--stop-timeout", "10s", "--", "gunicorn", "app:app")
+	if got.code != 0 || !strings.Contains(got.stderr, "graceful stop is longer than lastcall's grace") ||
+		!strings.Contains(got.stderr, "30s") {
+		t.Errorf("gunicorn with its default graceful timeout: exit %d, stderr %q; want the warning", got.code, got.stderr)
+	}
+	got = runLastcall(t, dir, []string{"PATH=" + dir + ":/usr/bin:/bin"}, "--stop-timeout", "10s", "--",
+		"gunicorn", "--graceful-timeout", "5", "app:app")
+	if got.code != 0 || strings.Contains(got.stderr, "graceful") {
+		t.Errorf("gunicorn --graceful-timeout 5: exit %d, stderr %q; want no warning", got.code, got.stderr)
+	}
+}
