@@ -101,8 +101,8 @@ func TestWaitReadyFatal(t *testing.T) {
 			err := WaitReady(context.Background(), tc.dsn, 30*time.Second, nil)
 			var waitErr *WaitError
 			var pqErr *pq.Error
-			if took := time.Since(start); took > time.Second {
-				t.Errorf("WaitReady took %s to give up; want under 1s", took)
+			if took := time.Since(start); took > 10*time.Second { // its budget is 30s: it gave up at once
+				t.Errorf("WaitReady took %s to give up; want at once, not its 30s", took)
 			}
 			if !errors.As(err, &waitErr) || waitErr.Timeout || waitErr.Attempts != 1 ||
 				!errors.As(err, &pqErr) || string(pqErr.Code) != tc.code || strings.Contains(err.Error(), wrong) {
@@ -119,7 +119,7 @@ func TestWaitReadyTimeout(t *testing.T) {
 	err := WaitReady(context.Background(), "postgres://app:hunter2hunter2@"+testutil.RefusedAddr(t)+"/app", max, logs.logf)
 	took := time.Since(start)
 	var waitErr *WaitError
-	if !errors.As(err, &waitErr) || !waitErr.Timeout || waitErr.Attempts < 3 || took < max || took > max+300*time.Millisecond ||
+	if !errors.As(err, &waitErr) || !waitErr.Timeout || waitErr.Attempts < 3 || took < max || took > max+5*time.Second ||
 		!strings.Contains(err.Error(), "not ready") || strings.Contains(err.Error(), "hunter2") {
 		t.Errorf("WaitReady with nothing listening = %v after %s; want a timeout WaitError after %s with several attempts", err, took, max)
 	}

@@ -14,10 +14,24 @@ func (r *lastcallRun) since(t0 time.Time, want string) time.Duration {
 	return time.Since(t0)
 }
 
-func within(t *testing.T, what string, got, lo, hi time.Duration) {
+// notBefore fails t when what came earlier than lo after the stop: a plan
+// may run late on a loaded machine, never early. (hangGuard only catches
+// a plan that never runs its steps.)
+func notBefore(t *testing.T, what string, got, lo time.Duration) {
 	t.Helper()
-	if got < lo || got > hi {
-		t.Errorf("%s after %v, want within [%v, %v]", what, got, lo, hi)
+	if got < lo || got > hangGuard {
+		t.Errorf("%s after %v, want at least %v (and well under %v)", what, got, lo, hangGuard)
+	}
+}
+
+const hangGuard = time.Minute
+
+// sooner fails t when what took half of wait or more: it was to come at
+// once, not after a 30s grace or delay.
+func sooner(t *testing.T, what string, got, wait time.Duration) {
+	t.Helper()
+	if got >= wait/2 {
+		t.Errorf("%s after %v, want at once (the plan would wait %v)", what, got, wait)
 	}
 }
 
@@ -29,10 +43,10 @@ func TestStopSequence(t *testing.T) {
 		r.waitLine("ready")
 		t0 := time.Now()
 		r.signal(m, syscall.SIGTERM)
-		within(t, "SIGTERM", r.since(t0, "got SIGTERM"), 0, step)
-		within(t, "SIGINT", r.since(t0, "got SIGINT"), step, step+time.Second)
+		r.waitLine("got SIGTERM")
+		notBefore(t, "SIGINT", r.since(t0, "got SIGINT"), step)
 		code := r.wait()
-		within(t, "exit", time.Since(t0), 2*step, 2*step+time.Second)
+		notBefore(t, "exit", time.Since(t0), 2*step)
 		if code != 137 {
 			t.Errorf("exit code %d, want 137; stderr:\n%s", code, r.stderr)
 		}
@@ -43,16 +57,17 @@ func TestStopSequence(t *testing.T) {
 }
 
 func TestPreStopDelayKeepsServing(t *testing.T) {
-	const delay = 400 * time.Millisecond
+	const delay = 2 * time.Second // the loop must forward SIGUSR1 within it
 	forEachMode(t, func(t *testing.T, m mode) {
 		r := startLastcall(t, m, nil, []string{"-pre-stop-delay", delay.String()}, helperCmd("trap", "SIGTERM")...)
 		r.waitLine("ready")
 		t0 := time.Now()
 		r.signal(m, syscall.SIGTERM)
-		// During the delay the app still gets every other signal at once.
+		// During the delay the app still gets every other signal, before
+		// the stop signal.
 		r.signal(m, syscall.SIGUSR1)
-		within(t, "SIGUSR1 during the delay", r.since(t0, "got SIGUSR1"), 0, delay)
-		within(t, "SIGTERM", r.since(t0, "got SIGTERM"), delay, delay+time.Second)
+		r.waitLine("got SIGUSR1")
+		notBefore(t, "SIGTERM", r.since(t0, "got SIGTERM"), delay)
 		if code := r.wait(); code != 0 {
 			t.Errorf("exit code %d, want 0; stderr:\n%s", code, r.stderr)
 		}
@@ -101,7 +116,7 @@ func TestSecondStopSignal(t *testing.T) {
 			r.waitLine("got SIGTERM")
 			r.signal(m, syscall.SIGTERM)
 			code := r.wait()
-			within(t, "exit", time.Since(t0), 0, 5*time.Second)
+			sooner(t, "exit", time.Since(t0), 30*time.Second)
 			if code != 137 {
 				t.Errorf("exit code %d, want 137; stderr:\n%s", code, r.stderr)
 			}
@@ -113,7 +128,7 @@ func TestSecondStopSignal(t *testing.T) {
 			r.signal(m, syscall.SIGTERM)
 			eventually(t, "stop logged", func() bool { return strings.Contains(r.stderr.String(), "stop signal received") })
 			r.signal(m, syscall.SIGTERM)
-			within(t, "SIGTERM", r.since(t0, "got SIGTERM"), 0, 5*time.Second)
+			sooner(t, "SIGTERM", r.since(t0, "got SIGTERM"), 30*time.Second)
 			if code := r.wait(); code != 0 {
 				t.Errorf("exit code %d, want 0; stderr:\n%s", code, r.stderr)
 			}

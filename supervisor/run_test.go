@@ -130,8 +130,8 @@ func TestIgnoreTermIsKilledAtDeadline(t *testing.T) {
 		if code != 137 {
 			t.Errorf("exit code %d, want 137; stderr:\n%s", code, r.stderr)
 		}
-		if took < grace || took > grace+2*time.Second {
-			t.Errorf("lastcall exited %v after SIGTERM, want within [%v, %v]", took, grace, grace+2*time.Second)
+		if took < grace || took > grace+10*time.Second { // not early; late only on a machine stalled for seconds
+			t.Errorf("lastcall exited %v after SIGTERM, want within [%v, %v]", took, grace, grace+10*time.Second)
 		}
 		if !strings.Contains(r.stderr.String(), "escalated to SIGKILL") {
 			t.Errorf("no escalation logged:\n%s", r.stderr)

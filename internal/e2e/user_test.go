@@ -82,8 +82,8 @@ func TestUserChildIsStillKilledAtDeadline(t *testing.T) {
 		t.Fatal(err)
 	}
 	_ = cmd.Wait()
-	if code, took := cmd.ProcessState.ExitCode(), time.Since(t0); code != 137 || took < 300*time.Millisecond || took > 3*time.Second {
-		t.Errorf("exit code %d after %v, want 137 within [300ms, 3s]", code, took)
+	if code, took := cmd.ProcessState.ExitCode(), time.Since(t0); code != 137 || took < 300*time.Millisecond || took > 10*time.Second {
+		t.Errorf("exit code %d after %v, want 137 within [300ms, 10s]", code, took)
 	}
 }
 

@@ -22,12 +22,13 @@ func RefusedAddr(t *testing.T) string {
 	return net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
 }
 
-// Within fails t when a probe that should end by its timeout took more than
-// twice as long.
+// Within fails t when a probe that should end by its timeout took far
+// longer: twice as long plus 5s, room for a loaded machine, still far
+// short of the peers that would hold it forever.
 func Within(t *testing.T, start time.Time, timeout time.Duration) {
 	t.Helper()
-	if took := time.Since(start); took > 2*timeout {
-		t.Errorf("probe took %s, more than twice its timeout %s", took, timeout)
+	if took := time.Since(start); took > 2*timeout+5*time.Second {
+		t.Errorf("probe took %s, far more than its timeout %s", took, timeout)
 	}
 }
 
