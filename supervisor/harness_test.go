@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -65,17 +66,28 @@ func startLastcall(t *testing.T, m mode, stdin io.Reader, flags []string, child 
 // startWrapped starts lastcall through wrap, a command that execs the rest.
 func startWrapped(t *testing.T, m mode, wrap []string, stdin io.Reader, flags []string, child ...string) *lastcallRun {
 	t.Helper()
-	argv := lastcallArgv(m, wrap, flags, child)
+	return startArgv(t, lastcallArgv(m, wrap, flags, child), stdin, nil)
+}
+
+// startArgv starts argv, which runs lastcall, with attr (nil for none). A
+// Pdeathsig in attr is kept for the whole test: see startPinned.
+func startArgv(t *testing.T, argv []string, stdin io.Reader, attr *syscall.SysProcAttr) *lastcallRun {
+	t.Helper()
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Env = append(os.Environ(), helperEnv+"=1")
 	cmd.Stdin = stdin
+	cmd.SysProcAttr = attr
 	r := &lastcallRun{t: t, cmd: cmd, lines: make(chan string, 1024), stderr: &testutil.SyncBuffer{}, done: make(chan struct{})}
 	cmd.Stderr = r.stderr
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := cmd.Start(); err != nil {
+	start := cmd.Start
+	if attr != nil && attr.Pdeathsig != 0 {
+		start = func() error { return startPinned(t, cmd) }
+	}
+	if err := start(); err != nil {
 		t.Fatal(err)
 	}
 	go func() {
@@ -92,6 +104,31 @@ func startWrapped(t *testing.T, m mode, wrap []string, stdin io.Reader, flags []
 	return r
 }
 
+// startPinned starts cmd from an OS thread that stays locked to one
+// goroutine until the test's cleanup. The kernel sends a Pdeathsig when the
+// thread that forked exits, not only the process (go.dev/issue/27505), and
+// the Go runtime ends a thread whose goroutine exits while locked to it.
+func startPinned(t *testing.T, cmd *exec.Cmd) error {
+	started := make(chan error)
+	release := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+		err := cmd.Start()
+		started <- err
+		if err == nil {
+			<-release
+		}
+	}()
+	t.Cleanup(func() {
+		close(release)
+		<-done
+	})
+	return <-started
+}
+
 // kill ends lastcall and everything below it, whatever state it is in.
 func (r *lastcallRun) kill() {
 	procs, _ := procfs.List()
@@ -105,13 +142,20 @@ func (r *lastcallRun) kill() {
 // and returns it. Lines from different processes come in any order.
 func (r *lastcallRun) waitLine(want string) string {
 	r.t.Helper()
+	return r.waitLineWithin(want, waitLimit)
+}
+
+// waitLineWithin is waitLine with its own bound instead of waitLimit, for
+// a wait that a test sizes from a rate it measured.
+func (r *lastcallRun) waitLineWithin(want string, limit time.Duration) string {
+	r.t.Helper()
 	for i, line := range r.unread {
 		if strings.Contains(line, want) {
 			r.unread = append(r.unread[:i], r.unread[i+1:]...)
 			return line
 		}
 	}
-	timeout := time.After(waitLimit)
+	timeout := time.After(limit)
 	for {
 		select {
 		case line, ok := <-r.lines:
@@ -124,7 +168,7 @@ func (r *lastcallRun) waitLine(want string) string {
 			}
 			r.unread = append(r.unread, line)
 		case <-timeout:
-			r.t.Fatalf("no line %q within %v; saw %q; stderr:\n%s", want, waitLimit, r.seen, r.stderr)
+			r.t.Fatalf("no line %q within %v; saw %q; stderr:\n%s", want, limit, r.seen, r.stderr)
 		}
 	}
 }

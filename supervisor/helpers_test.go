@@ -36,6 +36,7 @@ var helpers = map[string]func(args []string) int{
 	"exec-masked":  execMaskedHelper,
 	"ignore-tree":  ignoreTreeHelper,
 	"ignore-usr1":  ignoreUSR1Helper,
+	"ns-init":      nsInitHelper,
 }
 
 func runHelper(name string, args []string) int {
@@ -153,10 +154,16 @@ func exitHelper(args []string) int {
 	return n
 }
 
+// spawnsTimed is how many spawns spawnHelper times for the test to size
+// its wait from.
+const spawnsTimed = 200
+
 // spawnHelper starts args[0] copies of /bin/true and exits without waiting:
-// they become orphans.
+// they become orphans. After the first spawnsTimed (or all, if fewer) it
+// prints "spawned N in D ns": how long they took.
 func spawnHelper(args []string) int {
 	n, _ := strconv.Atoi(args[0])
+	start := time.Now()
 	for i := 0; i < n; i++ {
 		p, err := os.StartProcess("/bin/true", []string{"true"}, &os.ProcAttr{})
 		if err != nil {
@@ -164,8 +171,38 @@ func spawnHelper(args []string) int {
 			return 1
 		}
 		_ = p.Release()
+		if i+1 == min(n, spawnsTimed) {
+			fmt.Printf("spawned %d in %d ns\n", i+1, time.Since(start).Nanoseconds())
+		}
 	}
 	return 0
+}
+
+// nsInitHelper is the init of a PID namespace above a lastcall that runs
+// as a plain subreaper: it starts args, reaps whatever is reparented to it
+// and exits with the command's exit code (128+N for signal N) once the
+// command is gone. The kernel then kills and reaps the rest of the
+// namespace.
+func nsInitHelper(args []string) int {
+	p, err := os.StartProcess(args[0], args, &os.ProcAttr{Files: []*os.File{os.Stdin, os.Stdout, os.Stderr}})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	for {
+		var ws unix.WaitStatus
+		pid, err := unix.Wait4(-1, &ws, 0, nil)
+		switch {
+		case err == unix.EINTR:
+		case err != nil:
+			fmt.Fprintln(os.Stderr, "ns-init: wait4:", err)
+			return 1
+		case pid == p.Pid && ws.Signaled():
+			return 128 + int(ws.Signal())
+		case pid == p.Pid:
+			return ws.ExitStatus()
+		}
+	}
 }
 
 // orphansHelper has a helper of its own leave args[0] orphans behind, says

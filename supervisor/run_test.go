@@ -196,12 +196,35 @@ func TestSIGURGPolicy(t *testing.T) {
 	}
 }
 
+// TestOrphansAreReaped has a child leave 10,000 orphans behind and checks
+// that lastcall reaps every one. The wait for the spawning is sized from
+// the rate the helper measures on its first spawns, not from this
+// machine's speed. Both modes run in a PID namespace of their own, the
+// subreaper mode below a reaping init (ns-init), and unshare dies with the
+// test binary (Pdeathsig; --kill-child passes it on): whatever happens, a
+// failure, a timeout or a panic, killing the namespace's init makes the
+// kernel kill and reap everything the test started, so no orphan is left
+// to the host's PID 1.
 func TestOrphansAreReaped(t *testing.T) {
 	const orphans = 10000
 	forEachMode(t, func(t *testing.T, m mode) {
-		r := startLastcall(t, m, nil, nil, helperCmd("orphans", strconv.Itoa(orphans))...)
-		r.waitLine("ready")
-		lc := r.pid(m)
+		var wrap []string
+		if !m.pid1 {
+			wrap = helperCmd("ns-init")
+		}
+		ns := mode{"namespace", true}
+		argv := lastcallArgv(ns, wrap, nil, helperCmd("orphans", strconv.Itoa(orphans)))
+		r := startArgv(t, argv, nil, &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL})
+		lc := r.pid(ns) // the namespace's init
+		if !m.pid1 {
+			lc = onlyChild(t, lc)
+		}
+		var timed int
+		var took int64
+		mustScan(t, r.waitLine("spawned "), "spawned %d in %d ns", &timed, &took)
+		limit := spawnWait(orphans, timed, time.Duration(took))
+		t.Logf("%d spawns took %v: waiting up to %v for all %d", timed, time.Duration(took), limit, orphans)
+		r.waitLineWithin("ready", limit)
 		var kids []procfs.Stat
 		eventually(t, "every orphan reaped", func() bool {
 			kids = childrenOf(lc)
@@ -210,11 +233,31 @@ func TestOrphansAreReaped(t *testing.T) {
 		if kids[0].State == 'Z' {
 			t.Errorf("main child is a zombie")
 		}
-		r.signal(m, syscall.SIGTERM)
+		if err := unix.Kill(lc, syscall.SIGTERM); err != nil {
+			t.Fatal(err)
+		}
 		if got := r.wait(); got != 0 {
 			t.Errorf("exit code %d, want 0; stderr:\n%s", got, r.stderr)
 		}
 	})
+}
+
+// spawnWait is how long spawning n processes may take when the first timed
+// took took: five times that rate, for a machine that gets busier, plus
+// waitLimit.
+func spawnWait(n, timed int, took time.Duration) time.Duration {
+	return waitLimit + 5*took/time.Duration(timed)*time.Duration(n)
+}
+
+// onlyChild waits until pid has exactly one child and returns its pid.
+func onlyChild(t *testing.T, pid int) int {
+	t.Helper()
+	var kids []procfs.Stat
+	eventually(t, fmt.Sprintf("process %d has one child", pid), func() bool {
+		kids = childrenOf(pid)
+		return len(kids) == 1
+	})
+	return kids[0].PID
 }
 
 func TestLeftoversAreTerminated(t *testing.T) {
