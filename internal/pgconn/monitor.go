@@ -31,6 +31,7 @@ type Monitor struct {
 	known  []string // passwords to scrub from errors
 	target string
 	direct bool // SelfCheck passed: client ports can be matched
+	version int // server_version_num, once XactStatus asked
 }
 
 // OpenMonitor connects with dsn (sslmode=prefer unless dsn or PGSSLMODE
