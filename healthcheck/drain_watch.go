@@ -34,11 +34,11 @@ type watchState struct {
 	final    *drainSample // the latest sample begun after the tree was down
 	finalOK  *drainSample // the latest such sample the server answered
 
-	ends      map[sessionKey]clientEnd  // who holds our sessions' client ends
-	idleSince map[sessionKey]time.Time  // since when a session has been idle, after the tree was down
-	poolerEps []sockview.Endpoint       // where the processes outside the tree that hold our sessions listen
-	ended     []endedTx                 // sessions that ended in a transaction that had written
-	pending   int                       // of those, how many the server has not been asked about
+	ends      map[sessionKey]clientEnd // who holds our sessions' client ends
+	idleSince map[sessionKey]time.Time // since when a session has been idle, after the tree was down
+	poolerEps []sockview.Endpoint      // where the processes outside the tree that hold our sessions listen
+	ended     []endedTx                // sessions that ended in a transaction that had written
+	pending   int                      // of those, how many the server has not been asked about
 	cost      samplingCost
 }
 
