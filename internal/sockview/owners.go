@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 )
 
 // Owner is a process that has a socket open.
@@ -52,20 +53,30 @@ func ClientEnds(addrs []netip.AddrPort, serverPort uint16, known map[uint64][]Ow
 		out[local] = ClientEnd{Socket: s}
 	}
 	var unknown []uint64
+	var uids []uint32
 	for ap, end := range out {
 		if owners, ok := known[end.Socket.Inode]; ok {
 			end.Owners = owners
 			out[ap] = end
 		} else if end.Socket.Inode != 0 {
 			unknown = append(unknown, end.Socket.Inode)
+			uids = append(uids, end.Socket.UID)
 		}
 	}
 	if len(unknown) == 0 {
 		return out, nil
 	}
-	owners, err := Owners(unknown)
+	// The processes of the sockets' owners first (/proc/PID belongs to the
+	// process's user), then, for sockets still without one (a process
+	// that changed user after connecting), every process.
+	owners, err := Owners(unknown, uids)
 	if err != nil {
 		return nil, err
+	}
+	if len(owners) < len(slices.Compact(slices.Sorted(slices.Values(unknown)))) {
+		if owners, err = Owners(unknown, nil); err != nil {
+			return nil, err
+		}
 	}
 	for ap, end := range out {
 		if end.Owners == nil {
@@ -78,9 +89,11 @@ func ClientEnds(addrs []netip.AddrPort, serverPort uint16, known map[uint64][]Ow
 
 // Owners scans /proc/*/fd once and lists, for each of inodes, the processes
 // that hold that socket (several, when it was inherited across fork), in
-// ascending pid order. Processes whose fds lastcall may not read, or that
-// end while it reads, are skipped: an inode may then have no owner.
-func Owners(inodes []uint64) (map[uint64][]Owner, error) {
+// ascending pid order. With uids, only the processes of those users are
+// looked into (the owner of /proc/PID); nil: every process. Processes whose
+// fds lastcall may not read, or that end while it reads, are skipped: an
+// inode may then have no owner.
+func Owners(inodes []uint64, uids []uint32) (map[uint64][]Owner, error) {
 	entries, err := os.ReadDir("/proc")
 	if err != nil {
 		return nil, err
@@ -88,7 +101,7 @@ func Owners(inodes []uint64) (map[uint64][]Owner, error) {
 	out := make(map[uint64][]Owner)
 	for _, e := range entries {
 		pid, err := strconv.Atoi(e.Name())
-		if err != nil || pid <= 0 {
+		if err != nil || pid <= 0 || (uids != nil && !ownedBy(e, uids)) {
 			continue
 		}
 		held, err := SocketInodes(pid)
@@ -110,6 +123,16 @@ func Owners(inodes []uint64) (map[uint64][]Owner, error) {
 		slices.SortFunc(owners, func(a, b Owner) int { return a.PID - b.PID })
 	}
 	return out, nil
+}
+
+// ownedBy reports whether the /proc/PID entry belongs to one of uids.
+func ownedBy(e os.DirEntry, uids []uint32) bool {
+	info, err := e.Info()
+	if err != nil {
+		return false
+	}
+	st, ok := info.Sys().(*syscall.Stat_t)
+	return ok && slices.Contains(uids, st.Uid)
 }
 
 // comm is the command name of pid, "" when it is gone.
