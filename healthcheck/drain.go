@@ -161,7 +161,7 @@ func (d *Drain) ChildExited(alive []sockview.ProcSockets) {
 // The verdict is [Leaked] when a descendant held a connection to the
 // database when the child exited (killed since, it was still the app's
 // leak), or when our sessions were still on the server after the tree was
-// down and the server view is decisive. It is [Inconclusive] when the mode
+// down and the server view is decisive, pooled ones aside (see [Pooled]). It is [Inconclusive] when the mode
 // needs the server and it never answered, or stopped answering before
 // nothing was left; when the server view is advisory and the mode has no
 // local view; when the local view failed (or a host did not resolve) and
