@@ -47,14 +47,22 @@ type endedTx struct {
 	status string
 }
 
-// liveSession is a session of the latest answer, and the xids it has held
-// since a sample last saw it without one: a backend that ends runs its own
-// short transaction (dropping its temporary tables) under a new xid while
-// pg_stat_activity still shows the state of the app's last statement, so
-// the app's xid may be the one before.
+// liveSession is a session of the latest answer, the xids it has held
+// since a sample last saw it outside a transaction, and the latest sample
+// of it with an xid. A backend that ends aborts the app's transaction and
+// runs one of its own (dropping its temporary tables) under a new xid,
+// while pg_stat_activity still shows the state of the app's last
+// statement: its last sample may show no xid, or that other one.
 type liveSession struct {
 	pgconn.Session
-	xids []uint32
+	xids   []uint32
+	writer pgconn.Session
+}
+
+// inTransaction reports whether a state is one inside a transaction.
+func inTransaction(state string) bool {
+	return state == "active" || state == "idle in transaction" || state == "idle in transaction (aborted)" ||
+		state == "fastpath function call"
 }
 
 // txTracker follows every session of ours from one answer of the server to
@@ -76,16 +84,20 @@ func (t *txTracker) takeDone() []endedTx {
 
 // observe takes an answer of the server begun at at. A session of the
 // previous answer that is gone, whose last state was idle in transaction
-// or active with an xid, becomes pending: its transaction was committed or
-// rolled back as it ended. A read-only transaction (no xid) lost nothing.
+// or active, and which held an xid since a sample last saw it outside a
+// transaction, becomes pending: its transaction was committed or rolled
+// back as it ended. A read-only transaction (no xid) lost nothing.
 func (t *txTracker) observe(sessions []pgconn.Session, at time.Time) {
 	now := make(map[sessionKey]liveSession, len(sessions))
 	for _, s := range sessions {
 		k := keyOf(s)
 		ls := liveSession{Session: s}
-		if s.BackendXID != 0 {
-			ls.xids = append(slices.Clone(t.live[k].xids), s.BackendXID)
-			ls.xids = slices.Compact(ls.xids)
+		if prev, ok := t.live[k]; ok && inTransaction(s.State) {
+			ls.xids, ls.writer = prev.xids, prev.writer
+		}
+		if s.BackendXID != 0 && inTransaction(s.State) {
+			ls.xids = slices.Compact(append(slices.Clone(ls.xids), s.BackendXID))
+			ls.writer = s
 		}
 		now[k] = ls
 	}
@@ -94,7 +106,7 @@ func (t *txTracker) observe(sessions []pgconn.Session, at time.Time) {
 			continue
 		}
 		if s.State == "idle in transaction" || s.State == "active" {
-			t.pending = append(t.pending, endedTx{RolledBack: RolledBack{Session: s.Session, LastSeen: t.liveAt, GoneBy: at}, xids: s.xids})
+			t.pending = append(t.pending, endedTx{RolledBack: RolledBack{Session: s.writer, LastSeen: t.liveAt, GoneBy: at}, xids: s.xids})
 		}
 	}
 	t.live, t.liveAt = now, at

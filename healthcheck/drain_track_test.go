@@ -99,23 +99,27 @@ func TestSplitPooled(t *testing.T) {
 	}
 }
 
-// TestTxTrackerExitTransaction: a backend that ends runs its own
-// transaction (dropping temporary tables) under a new xid while the state
-// still reads idle in transaction; the app's aborted xid is the one that
-// counts, and a session seen idle in between starts afresh.
+// TestTxTrackerExitTransaction: a backend that ends aborts the app's
+// transaction (its xid gone from pg_stat_activity) and runs its own
+// (dropping temporary tables) under a new xid, while the state still reads
+// idle in transaction; the app's aborted xid is the one that counts, and
+// the session reported is the one seen writing. A session seen idle in
+// between starts afresh.
 func TestTxTrackerExitTransaction(t *testing.T) {
 	t0 := time.Now()
-	s := pgconn.Session{BackendPID: 1, State: "idle in transaction", BackendXID: 800, BackendStart: t0}
+	s := pgconn.Session{BackendPID: 1, State: "idle in transaction", BackendXID: 800, BackendStart: t0, Query: "UPDATE t"}
+	aborting := s
+	aborting.BackendXID = 0
 	cleanup := s
 	cleanup.BackendXID = 801
 	idle := s
 	idle.State, idle.BackendXID = "idle", 0
 	var tr txTracker
-	for i, ss := range [][]pgconn.Session{{s}, {idle}, {s}, {cleanup}, nil} {
+	for i, ss := range [][]pgconn.Session{{s}, {idle}, {s}, {aborting}, {cleanup}, nil} {
 		tr.observe(ss, t0.Add(time.Duration(i)*time.Second))
 	}
-	if len(tr.pending) != 1 || !reflect.DeepEqual(tr.pending[0].xids, []uint32{800, 801}) {
-		t.Fatalf("pending %+v; want one session with xids [800 801]", tr.pending)
+	if len(tr.pending) != 1 || !reflect.DeepEqual(tr.pending[0].xids, []uint32{800, 801}) || tr.pending[0].Session.BackendXID != 801 {
+		t.Fatalf("pending %+v; want one session with xids [800 801], the latest seen writing", tr.pending)
 	}
 	status, xid := outcome(tr.pending[0].xids, map[uint32]string{800: pgconn.XactAborted, 801: pgconn.XactCommitted})
 	if status != pgconn.XactAborted || xid != 800 {

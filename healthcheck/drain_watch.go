@@ -100,9 +100,11 @@ func isClosed(c <-chan struct{}) bool {
 	}
 }
 
-// sample looks at the local view, then (with its ports) at the server,
-// and follows our sessions: who holds their client ends, which ended in a
-// transaction, which stay idle once the tree is down (final).
+// sample looks at the local view and at the server, and follows our
+// sessions: who holds their client ends, which ended in a transaction,
+// which stay idle once the tree is down (final). The server comes first
+// when the tag is ours alone (a worker that dies just after the stop is
+// caught sooner); a tag the user chose needs the local view's ports first.
 func (w *watcher) sample(ctx context.Context, final bool) drainSample {
 	s := drainSample{at: time.Now()}
 	var tree []sockview.ProcSockets
@@ -113,9 +115,14 @@ func (w *watcher) sample(ctx context.Context, final bool) drainSample {
 		}
 		return tree
 	}
-	if w.d.local && w.d.cfg.Tree != nil {
-		s.holders, s.localErr = w.d.holdersOf(readTree())
-		w.notePorts(s.holders)
+	local := func() {
+		if w.d.local && w.d.cfg.Tree != nil {
+			s.holders, s.localErr = w.d.holdersOf(readTree())
+			w.notePorts(s.holders)
+		}
+	}
+	if !w.d.cfg.TagInjected {
+		local()
 	}
 	if w.d.server {
 		began := time.Now()
@@ -125,9 +132,12 @@ func (w *watcher) sample(ctx context.Context, final bool) drainSample {
 			w.follow(ctx, s, final)
 		}
 		w.serverAt = time.Since(began)
-		if s.serverOK {
-			w.ends.lookup(s.sessions, readTree())
-		}
+	}
+	if w.d.cfg.TagInjected {
+		local()
+	}
+	if s.serverOK {
+		w.ends.lookup(s.sessions, readTree())
 	}
 	s.took = time.Since(s.at)
 	return s
