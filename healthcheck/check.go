@@ -16,7 +16,7 @@ import (
 
 // Exit codes of the database features.
 const (
-	ExitLeaked     = 3 // DBSettings.Strict: the drain check found a leak and lastcall would exit 0
+	ExitLeaked     = 3 // DBSettings.Strict: the drain check found a leak or a rollback, and lastcall would exit 0
 	ExitDBNotReady = 4 // DBSettings.WaitDB: the database was not ready in time, or refused lastcall for good
 )
 
@@ -27,7 +27,7 @@ type DBSettings struct {
 	URL       string        // the app's database URL; never logged whole
 	Timeout   time.Duration // how long the verdict may wait once the tree is down
 	Tag       bool          // inject a per-instance PGAPPNAME into the child
-	Strict    bool          // a leak turns exit 0 into ExitLeaked
+	Strict    bool          // a leak, or a transaction the server rolled back, turns exit 0 into ExitLeaked
 	ShowQuery bool          // log the query text of sessions left behind
 	WaitDB    time.Duration // 0: do not wait
 }
@@ -176,7 +176,7 @@ func (c *Check) ChildExited(alive []procfs.Process) {
 // Verdict waits for the check's verdict, now that the tree is down, logs it
 // and returns lastcall's exit code: code (already remapped), or ExitLeaked
 // in strict mode when lastcall would exit 0 and the app left something
-// behind.
+// behind or lost work (a transaction the server proved rolled back).
 func (c *Check) Verdict(ctx context.Context, code int) int {
 	if c == nil {
 		return code
@@ -188,7 +188,7 @@ func (c *Check) Verdict(ctx context.Context, code int) int {
 	r := c.d.Verdict(vctx)
 	c.d.Close()
 	logReport(c.log, r)
-	if c.strict && code == 0 && r.Verdict == Leaked {
+	if c.strict && code == 0 && (r.Verdict == Leaked || len(r.RolledBack) > 0) {
 		return ExitLeaked
 	}
 	return code

@@ -70,11 +70,27 @@
 // [Drain.StopBegan] (one goroutine starts watching: a monitor session under
 // the check's hard deadline, a self-check for NAT or a proxy, and samples
 // of the tagged sessions and of the tree's sockets), [Drain.ChildExited]
-// (the sessions caught mid-work, the descendants still holding the app's
-// connections) and [Drain.Verdict] (polls until nothing of the app's is
+// (the descendants still holding the app's connections, and a snapshot of
+// their sockets) and [Drain.Verdict] (polls until nothing of the app's is
 // left, or the deadline). The first two never block; Verdict returns by the
 // deadline whatever the database does. Only live sockets count: a TCP
 // socket the server already closed (CLOSE_WAIT) holds no session. The
 // local view decides when the server view is advisory: a tag that is not
 // this instance's alone, or a self-check that saw something in between.
+//
+// Every session is followed from sample to sample. One that is gone, whose
+// last sample had it idle in transaction or active holding a transaction
+// id, took that transaction with it: the server is asked what became of it
+// (pg_xact_status, txid_status before PostgreSQL 13), and an aborted one is
+// a [RolledBack]. Only proven rollbacks count; a read-only transaction (no
+// id) lost nothing.
+//
+// A session still open after the tree was down is [Pooled], not leaked,
+// when a process outside lastcall's tree holds its client end: found by
+// the client address when it is this host's (the TCP socket with that
+// address and port, and the process holding it in /proc), or, out of
+// sight (a remote client, a unix socket), when the session stays idle for
+// 250 ms after the tree was down: a closed client ends an idle session
+// within milliseconds. A descendant that held a connection to such a
+// pooler when the app exited is a holder all the same.
 package healthcheck

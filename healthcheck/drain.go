@@ -81,9 +81,9 @@ type Drain struct {
 // exitRecord is what ChildExited saw.
 type exitRecord struct {
 	at      time.Time
-	sample  drainSample // the last sample that began before the exit
 	holders []sockview.Holder
-	err     error // the local view failed
+	snap    sockview.Snapshot // the sockets of the processes alive then, for endpoints learnt later
+	err     error             // the local view failed
 }
 
 // NewDrain checks cfg and resolves the endpoints of cfg.DSN (at most a few
@@ -127,23 +127,25 @@ func (d *Drain) StopBegan() {
 	d.start()
 }
 
-// ChildExited records, at once, the sessions that were active or in a
-// transaction in the last sample before now (work the exit rolls back; a
-// sample is at most SampleEvery old, so a transaction that ended in between
-// is listed too), and the processes of alive that hold connections to the
-// database (they are leaks: the app has exited). A sockview.ProcSockets whose Inodes
-// is nil has them read from /proc/PID/fd now. Only the first call counts.
-// When no stop began, the watch starts now.
+// ChildExited records, at once, the processes of alive that hold
+// connections to the database (they are leaks: the app has exited), and a
+// snapshot of their sockets: a connection to a pooler that the watch finds
+// holding our sessions later is a leak too. A sockview.ProcSockets whose
+// Inodes is nil has them read from /proc/PID/fd now. Only the first call
+// counts. When no stop began, the watch starts now.
 func (d *Drain) ChildExited(alive []sockview.ProcSockets) {
 	rec := &exitRecord{at: time.Now()}
 	if d.local {
-		rec.holders, rec.err = d.holdersOf(withInodes(alive))
+		procs := withInodes(alive)
+		rec.snap, rec.err = sockview.TakeSnapshot(procs)
+		if rec.err != nil {
+			rec.err = fmt.Errorf("local view: %w", rec.err)
+		} else {
+			rec.holders = liveHolders(rec.snap.Holders(d.eps))
+		}
 	}
 	d.mu.Lock()
 	if d.exit == nil {
-		if d.w.lastOK.at.Before(rec.at) {
-			rec.sample = d.w.lastOK
-		}
 		d.exit = rec
 	}
 	d.mu.Unlock()
@@ -159,7 +161,7 @@ func (d *Drain) ChildExited(alive []sockview.ProcSockets) {
 // The verdict is [Leaked] when a descendant held a connection to the
 // database when the child exited (killed since, it was still the app's
 // leak), or when our sessions were still on the server after the tree was
-// down and the server view is decisive. It is [Inconclusive] when the mode
+// down and the server view is decisive, pooled ones aside (see [Pooled]). It is [Inconclusive] when the mode
 // needs the server and it never answered, or stopped answering before
 // nothing was left; when the server view is advisory and the mode has no
 // local view; when the local view failed (or a host did not resolve) and

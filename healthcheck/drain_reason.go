@@ -10,18 +10,6 @@ import (
 	"github.com/lastcall-dev/lastcall/internal/sockview"
 )
 
-// rolledBack are the sessions whose work an exit rolls back.
-func rolledBack(sessions []pgconn.Session) []pgconn.Session {
-	var out []pgconn.Session
-	for _, s := range sessions {
-		switch s.State {
-		case "active", "idle in transaction", "idle in transaction (aborted)", "fastpath function call":
-			out = append(out, s)
-		}
-	}
-	return out
-}
-
 // holdersReason names the processes of holders: "descendant 123 worker held
 // 2 connections " + when.
 func holdersReason(holders []sockview.Holder, when string) string {
@@ -99,25 +87,42 @@ func (f drainFacts) sinceLastAnswer() time.Duration {
 	return f.w.final.at.Sub(f.w.finalOK.at)
 }
 
-// without drops from sessions those whose backend is in gone.
-func without(sessions, gone []pgconn.Session) []pgconn.Session {
-	var out []pgconn.Session
-	for _, s := range sessions {
-		left := false
-		for _, g := range gone {
-			left = left || g.BackendPID == s.BackendPID
-		}
-		if !left {
-			out = append(out, s)
-		}
+// butPooled is " but N held outside lastcall's tree", or "".
+func butPooled(n int) string {
+	if n == 0 {
+		return ""
 	}
-	return out
+	return fmt.Sprintf(" but %s held outside lastcall's tree", plural(n, "session"))
 }
 
-// countOrUnknown keeps -1 (the view did not count) and takes n otherwise.
-func countOrUnknown(old, n int) int {
-	if old < 0 {
-		return old
+// pooledClause names the pooled sessions and the rule that decided each
+// (up to three), or "".
+func pooledClause(pooled []Pooled) string {
+	if len(pooled) == 0 {
+		return ""
 	}
-	return n
+	parts := make([]string, len(pooled))
+	for i, p := range pooled {
+		parts[i] = fmt.Sprintf("backend %d (%s): %s", p.Session.BackendPID, p.Session.State, p.Rule)
+	}
+	return fmt.Sprintf("; pooled, not the app's: %s", strings.Join(firstOf(parts, 3), "; "))
+}
+
+// rolledBackClause names the rolled-back transactions' backends, and says
+// how many ended transactions the server could not tell about.
+func rolledBackClause(rolled []RolledBack, unknown int) string {
+	var out string
+	if len(rolled) > 0 {
+		parts := make([]string, len(rolled))
+		for i, r := range rolled {
+			parts[i] = fmt.Sprintf("backend %d (%s)", r.Session.BackendPID, r.Session.State)
+		}
+		out = fmt.Sprintf("; the server rolled back %s of the app's: %s",
+			plural(len(rolled), "transaction"), strings.Join(firstOf(parts, 3), ", "))
+	}
+	if unknown > 0 {
+		out += fmt.Sprintf("; %s ended with the app in a transaction that had written, whose outcome the server could not tell",
+			plural(unknown, "session"))
+	}
+	return out
 }

@@ -29,6 +29,8 @@ func TestDrain(t *testing.T) {
 	t.Run("drained", func(t *testing.T) { testDrained(t, c, true) })
 	t.Run("drained without a stop", func(t *testing.T) { testDrained(t, c, false) })
 	t.Run("rolled back", func(t *testing.T) { testRolledBack(t, c) })
+	t.Run("pooled", func(t *testing.T) { testPooled(t, c) })
+	t.Run("idle rule", func(t *testing.T) { testIdleRule(t, c) })
 	for _, mode := range []CheckMode{CheckLocal, CheckBoth} {
 		t.Run("holder "+string(mode), func(t *testing.T) { testHolder(t, c, mode) })
 	}
@@ -62,7 +64,9 @@ func testSharedTag(t *testing.T, c *pgtest.Cluster) {
 // testProxy: the app connects through a TCP proxy, as through PgBouncer;
 // the self-check sees it, the server view (where a session of the tag
 // stays, as a pooled backend would) is advisory, and the local view
-// decides.
+// decides. The session that stays is the proxy's (this process, which the
+// test's tree names for the app's sockets only: it is listed, pooled or
+// not).
 func testProxy(t *testing.T, c *pgtest.Cluster) {
 	server := net.JoinHostPort("127.0.0.1", strconv.Itoa(c.Port))
 	proxied := strings.Replace(c.AppURL(), server, testutil.TCPProxy(t, testutil.ForwardTo(server)), 1)
@@ -77,8 +81,9 @@ func testProxy(t *testing.T, c *pgtest.Cluster) {
 	pgtest.WaitSessions(t, c, tag, 1) // the proxy has closed the app's backend; the pooled one stays
 	d.ChildExited(nil)
 	r := d.Verdict(context.Background())
-	if r.Verdict != Drained || !r.Advisory || !strings.Contains(r.Reason, "advisory (") || len(r.Leaked) != 1 || r.Waited > quick {
-		t.Errorf("report = %+v; want drained by the local view, the server view advisory (the pooled session listed), at once", r)
+	if r.Verdict != Drained || !r.Advisory || !strings.Contains(r.Reason, "advisory (") || len(r.Pooled)+len(r.Leaked) != 1 ||
+		r.Waited > quick {
+		t.Errorf("report = %+v; want drained by the local view, the server view advisory, the pooled session listed, at once", r)
 	}
 }
 
@@ -111,29 +116,108 @@ func testDrained(t *testing.T, c *pgtest.Cluster, stop bool) {
 }
 
 // testRolledBack: the app is in a transaction when the stop begins, and
-// exits without committing.
+// its session ends before the tree is down: an uncommitted write is a
+// proven rollback; a write committed after the sample saw it open, and a
+// read-only transaction (no xid), are not.
 func testRolledBack(t *testing.T, c *pgtest.Cluster) {
-	tag := pgconn.NewTag()
-	app := openApp(t, pgtest.WithAppName(c.AppURL(), tag))
-	ctx := context.Background()
-	for _, stmt := range []string{"CREATE TEMP TABLE work (n int)", "BEGIN", "INSERT INTO work VALUES (1)"} {
-		if _, err := app.conn.ExecContext(ctx, stmt); err != nil {
-			t.Fatal(err)
-		}
+	tests := []struct {
+		name   string
+		stmts  []string
+		commit bool // COMMIT once the sample saw the transaction open
+		xid    bool // the transaction holds an xid
+		want   int
+	}{
+		{"uncommitted write", []string{"BEGIN", "INSERT INTO work VALUES (1)"}, false, true, 1},
+		{"committed write", []string{"BEGIN", "INSERT INTO work VALUES (1)"}, true, true, 0},
+		{"read-only", []string{"BEGIN", "SELECT count(*) FROM work"}, false, false, 0},
 	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tag := pgconn.NewTag()
+			app := openApp(t, pgtest.WithAppName(c.AppURL(), tag))
+			ctx := context.Background()
+			for _, stmt := range append([]string{"CREATE TEMP TABLE work (n int)"}, tt.stmts...) {
+				if _, err := app.conn.ExecContext(ctx, stmt); err != nil {
+					t.Fatal(err)
+				}
+			}
+			d := newDrain(t, DrainConfig{DSN: c.AppURL(), Mode: CheckBoth, Tag: tag, TagInjected: true,
+				Timeout: drainTimeout, Tree: app.tree, ShowQuery: true})
+			d.StopBegan()
+			waitSample(t, d, "our session in a transaction", func(s drainSample) bool {
+				return len(s.sessions) == 1 && s.sessions[0].State == "idle in transaction" &&
+					(s.sessions[0].BackendXID != 0) == tt.xid
+			})
+			if tt.commit {
+				if _, err := app.conn.ExecContext(ctx, "COMMIT"); err != nil {
+					t.Fatal(err)
+				}
+			}
+			app.close(t)
+			d.ChildExited(nil)
+			r := d.Verdict(ctx)
+			t.Logf("report: %+v", r)
+			if r.Verdict != Drained || r.Counts.RolledBack != tt.want || len(r.RolledBack) != tt.want || r.Waited > quick {
+				t.Fatalf("report = %+v; want drained, %d rolled back, at once", r, tt.want)
+			}
+			if tt.want == 0 {
+				return
+			}
+			rb := r.RolledBack[0]
+			if rb.Session.State != "idle in transaction" || rb.Session.BackendXID == 0 || rb.XactAge() <= 0 ||
+				rb.Session.Query != "INSERT INTO work VALUES (1)" || !rb.GoneBy.After(rb.LastSeen) ||
+				!strings.Contains(r.Reason, fmt.Sprintf("the server rolled back 1 transaction of the app's: backend %d (idle in transaction)", rb.Session.BackendPID)) {
+				t.Errorf("rolled back %+v, reason %q; want the INSERT's session, idle in transaction, named in the reason", rb, r.Reason)
+			}
+		})
+	}
+}
+
+// testPooled: a process outside lastcall's tree (a helper standing in for
+// PgBouncer) holds a session carrying our tag after the app closed its
+// own: the local rule names it, at once, and the verdict is drained.
+func testPooled(t *testing.T, c *pgtest.Cluster) {
+	tag := pgconn.NewTag()
+	pooler := startHoldDB(t, c.AppURL(), tag)
+	app := openApp(t, pgtest.WithAppName(c.AppURL(), tag))
 	d := newDrain(t, DrainConfig{DSN: c.AppURL(), Mode: CheckBoth, Tag: tag, TagInjected: true,
 		Timeout: drainTimeout, Tree: app.tree})
 	d.StopBegan()
-	waitSample(t, d, "our session in a transaction", func(s drainSample) bool {
-		return len(s.sessions) == 1 && s.sessions[0].State == "idle in transaction"
-	})
-	d.ChildExited(nil)
+	waitSample(t, d, "both sessions", func(s drainSample) bool { return len(s.sessions) == 2 })
 	app.close(t)
-	r := d.Verdict(ctx)
-	if r.Verdict != Drained || r.Counts.RolledBack != 1 || len(r.RolledBack) != 1 ||
-		r.RolledBack[0].State != "idle in transaction" || r.RolledBack[0].XactStart.IsZero() ||
-		!strings.Contains(r.Reason, "rolled back") {
-		t.Errorf("report = %+v; want drained, with our session idle in transaction as rolled back", r)
+	pgtest.WaitSessions(t, c, tag, 1)
+	d.ChildExited(nil)
+	r := d.Verdict(context.Background())
+	t.Logf("report: %+v", r)
+	pid := pooler.Process.Pid
+	if r.Verdict != Drained || r.Counts.Pooled != 1 || r.Counts.Left != 0 || len(r.Pooled) != 1 || r.Waited > quick {
+		t.Fatalf("report = %+v; want drained, 1 pooled, none left, at once", r)
+	}
+	p := r.Pooled[0]
+	if len(p.Holders) != 1 || p.Holders[0].PID != pid || !strings.Contains(r.Reason, fmt.Sprintf("is held by %d ", pid)) {
+		t.Errorf("pooled %+v, reason %q; want the helper %d named as the holder", p, r.Reason, pid)
+	}
+}
+
+// testIdleRule: a session over a unix socket (no client address to look
+// up) that a process outside the tree holds, idle: it outlasts the tree by
+// idleSettle, and the idle rule calls it pooled.
+func testIdleRule(t *testing.T, c *pgtest.Cluster) {
+	tag := pgconn.NewTag()
+	pgtest.HoldSession(t, pgtest.WithAppName(c.SocketDSN(c.User, c.Database), tag))
+	app := openApp(t, pgtest.WithAppName(c.AppURL(), tag))
+	d := newDrain(t, DrainConfig{DSN: c.AppURL(), Mode: CheckBoth, Tag: tag, TagInjected: true,
+		Timeout: drainTimeout, Tree: app.tree})
+	d.StopBegan()
+	waitSample(t, d, "both sessions", func(s drainSample) bool { return len(s.sessions) == 2 })
+	app.close(t)
+	pgtest.WaitSessions(t, c, tag, 1)
+	d.ChildExited(nil)
+	r := d.Verdict(context.Background())
+	t.Logf("report: %+v", r)
+	if r.Verdict != Drained || r.Counts.Pooled != 1 || len(r.Pooled) != 1 || len(r.Pooled[0].Holders) != 0 ||
+		!strings.Contains(r.Pooled[0].Rule, "from a unix socket") || r.Waited < idleSettle || r.Waited > quick {
+		t.Errorf("report = %+v; want drained, 1 pooled by the idle rule (unix socket), after %s and well before the deadline", r, idleSettle)
 	}
 }
 

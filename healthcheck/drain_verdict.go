@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/lastcall-dev/lastcall/internal/dial"
@@ -26,22 +27,32 @@ const (
 )
 
 // DrainReport is what [Drain.Verdict] found, as plain data for the caller
-// to log: one line for the verdict, one per holder and leaked session.
+// to log: one line for the verdict, one per rolled-back transaction, pooled
+// session, holder and leaked session.
 type DrainReport struct {
 	Verdict Verdict
 	// Reason says why, in one line, without a password.
 	Reason string
 	Counts DrainCounts
-	// RolledBack are the sessions that were active or in a transaction in
-	// the last sample before the child exited: work the exit rolled back.
-	RolledBack []pgconn.Session
-	// Holders are the sockets to the database that descendants still held
-	// when the child exited (the local view): leaks, even though the
-	// supervisor then killed those processes. One per process and socket.
+	// RolledBack are the app's transactions the server rolled back while
+	// lastcall watched, from the stop to the verdict: proven rollbacks
+	// only (a session that ended in a transaction holding a transaction id,
+	// which pg_xact_status then called aborted). A read-only transaction
+	// lost nothing and is never one.
+	RolledBack []RolledBack
+	// Pooled are our sessions still open after the tree was down that a
+	// process outside lastcall's tree holds (a pooler, a proxy): not the
+	// app's leak. They never make the verdict leaked.
+	Pooled []Pooled
+	// Holders are the sockets to the database, or to a pooler that held our
+	// sessions, that descendants still held when the child exited (the
+	// local view): leaks, even though the supervisor then killed those
+	// processes. One per process and socket.
 	Holders []sockview.Holder
 	// Leaked are our sessions the server still showed at its last answer
-	// after the tree was down (a frozen client, a hung host). When Advisory
-	// and the local view decided, they are listed for information only.
+	// after the tree was down (a frozen client, a hung host), pooled ones
+	// aside. When Advisory and the local view decided, they are listed for
+	// information only.
 	Leaked []pgconn.Session
 	// Advisory is true when the server view could not decide: the tag is
 	// the user's PGAPPNAME (replicas may share it), or the self-check did
@@ -50,6 +61,17 @@ type DrainReport struct {
 	Advisory bool
 	// Waited is how long Verdict took: what the check added to shutdown.
 	Waited time.Duration
+	// Sampling is what the samples cost, from the stop to the verdict.
+	Sampling SamplingCost
+}
+
+// SamplingCost is what the drain check's samples took.
+type SamplingCost struct {
+	// Samples is how many were taken; Avg and Max their wall time (the
+	// local view and the server's round trips), ServerMax the longest
+	// server part of one.
+	Samples             int
+	Avg, Max, ServerMax time.Duration
 }
 
 // DrainCounts are the report's numbers; -1 where the view that counts them
@@ -58,9 +80,9 @@ type DrainCounts struct {
 	// Seen is how many of our sessions the first server sample showed,
 	// when it came before the child's exit.
 	Seen int
-	// RolledBack is len(RolledBack), Holders len(Holders), Left
-	// len(Leaked).
-	RolledBack, Holders, Left int
+	// RolledBack is len(RolledBack), Pooled len(Pooled), Holders
+	// len(Holders), Left len(Leaked).
+	RolledBack, Pooled, Holders, Left int
 }
 
 // drainFacts is everything the verdict is decided from.
@@ -90,31 +112,49 @@ func (d *Drain) factsLocked() drainFacts {
 	}
 	if d.exit != nil {
 		f.exit = *d.exit
+		f.exit.holders = withPoolerHolders(f.exit, d.w.poolerEps)
 	}
 	return f
+}
+
+// withPoolerHolders adds to the holders at the exit the processes that then
+// held a connection to a pooler found holding our sessions: through the
+// pooler, they held the app's database connections.
+func withPoolerHolders(exit exitRecord, poolerEps []sockview.Endpoint) []sockview.Holder {
+	holders := slices.Clone(exit.holders)
+	if exit.err != nil || len(poolerEps) == 0 {
+		return holders
+	}
+	for _, h := range liveHolders(exit.snap.Holders(poolerEps)) {
+		if !slices.ContainsFunc(holders, func(o sockview.Holder) bool { return o.PID == h.PID && o.Inode == h.Inode }) {
+			holders = append(holders, h)
+		}
+	}
+	return holders
 }
 
 // decide applies the rules: a holder after the app's exit is a leak; then
 // the server view decides, unless it is advisory and the local view is
 // whole; a view the mode needs that never answered makes it inconclusive.
+// Sessions that a process outside the tree holds are pooled, never left.
 func decide(f drainFacts) DrainReport {
 	r := DrainReport{Holders: f.exit.holders, Advisory: f.server && f.w.answered && f.advisory}
 	if f.w.finalOK != nil {
-		r.Leaked = f.w.finalOK.sessions
+		r.Pooled, r.Leaked = splitPooled(f.w.finalOK.sessions, f.w.ends, f.w.idleSince, f.w.finalOK.at)
 	}
-	// A session still open at the end was not rolled back: it is left.
-	r.RolledBack = rolledBack(without(f.exit.sample.sessions, r.Leaked))
-	r.Counts = f.counts()
-	r.Counts.RolledBack = countOrUnknown(r.Counts.RolledBack, len(r.RolledBack))
-	r.Verdict, r.Reason = f.verdict()
-	if n := len(r.RolledBack); n > 0 {
-		r.Reason += fmt.Sprintf("; %s in a transaction or active when the app exited (rolled back)", plural(n, "session"))
-	}
+	r.RolledBack = rolledBackOf(f.w.ended)
+	r.Counts = f.counts(r)
+	r.Verdict, r.Reason = f.verdict(r.Leaked, len(r.Pooled))
+	r.Reason += pooledClause(r.Pooled) + rolledBackClause(r.RolledBack, unknownEnds(f.w.ended, f.w.pending))
 	r.Reason = oneLine(r.Reason)
+	if n := f.w.cost.Samples; n > 0 {
+		r.Sampling = SamplingCost{Samples: n, Avg: f.w.cost.Total / time.Duration(n), Max: f.w.cost.Max,
+			ServerMax: f.w.cost.ServerMax}
+	}
 	return r
 }
 
-func (f drainFacts) verdict() (Verdict, string) {
+func (f drainFacts) verdict(left []pgconn.Session, pooled int) (Verdict, string) {
 	switch {
 	case f.local && len(f.exit.holders) > 0:
 		return Leaked, holdersReason(f.exit.holders, "after the app exited (killed by lastcall)")
@@ -123,7 +163,7 @@ func (f drainFacts) verdict() (Verdict, string) {
 	case errors.Is(f.ctxErr, context.Canceled):
 		return Inconclusive, "the drain check was cancelled"
 	case f.server:
-		return f.serverVerdict()
+		return f.serverVerdict(left, pooled)
 	}
 	if p := f.localProblem(); p != "" {
 		return Inconclusive, p
@@ -133,17 +173,13 @@ func (f drainFacts) verdict() (Verdict, string) {
 
 // serverVerdict decides from the server view, the local one when it is
 // advisory.
-func (f drainFacts) serverVerdict() (Verdict, string) {
+func (f drainFacts) serverVerdict(left []pgconn.Session, pooled int) (Verdict, string) {
 	if !f.w.answered {
 		if errors.Is(f.ctxErr, context.DeadlineExceeded) && (f.w.lastErr == nil || errors.Is(f.w.lastErr, context.Canceled)) {
 			// The wait for the verdict ran out and cancelled the watch.
 			return Inconclusive, "database not reached before the verdict's time ran out"
 		}
 		return Inconclusive, "database not reached: " + errText(f.w.lastErr, f.timeout)
-	}
-	var left []pgconn.Session
-	if f.w.finalOK != nil {
-		left = f.w.finalOK.sessions
 	}
 	lastFailed := f.w.final == nil || !f.w.final.serverOK
 	localOK := f.local && f.localProblem() == ""
@@ -152,7 +188,7 @@ func (f drainFacts) serverVerdict() (Verdict, string) {
 		return Drained, "no process of lastcall's tree held a database connection after the app exited " +
 			"(the local view decides: the server view is advisory, " + f.whyAdvisory + ")"
 	case !lastFailed && len(left) == 0:
-		return Drained, "no session tagged " + f.tag + " left on the server" + f.localClause()
+		return Drained, "no session tagged " + f.tag + " left on the server" + butPooled(pooled) + f.localClause()
 	case f.advisory && localOK:
 		return Drained, "no process of lastcall's tree held a database connection after the app exited; " +
 			"the server view is advisory (" + f.whyAdvisory + ")" + showing(left, f.tag)
@@ -205,15 +241,15 @@ func (f drainFacts) localClause() string {
 	return ", and no process of lastcall's tree held a connection after the app exited"
 }
 
-func (f drainFacts) counts() DrainCounts {
-	c := DrainCounts{Seen: -1, RolledBack: -1, Holders: -1, Left: -1}
+func (f drainFacts) counts(r DrainReport) DrainCounts {
+	c := DrainCounts{Seen: -1, RolledBack: -1, Pooled: -1, Holders: -1, Left: -1}
 	if f.server {
 		c.Seen = f.w.seen
-		if f.exit.sample.serverOK {
-			c.RolledBack = len(rolledBack(f.exit.sample.sessions))
+		if f.w.seen >= 0 { // the server answered before the exit: the app's sessions were followed
+			c.RolledBack = len(r.RolledBack)
 		}
 		if f.w.finalOK != nil {
-			c.Left = len(f.w.finalOK.sessions)
+			c.Pooled, c.Left = len(r.Pooled), len(r.Leaked)
 		}
 	}
 	if f.local && f.exit.err == nil {

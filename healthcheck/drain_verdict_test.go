@@ -21,7 +21,7 @@ func TestDecide(t *testing.T) {
 	direct := &pgconn.SelfCheckResult{Direct: true, Reason: "as it is here"}
 	proxy := &pgconn.SelfCheckResult{Reason: "NAT or a proxy in between"}
 	clean := drainSample{serverOK: true}
-	left := drainSample{serverOK: true, sessions: []pgconn.Session{idle}}
+	left := drainSample{at: time.Now(), serverOK: true, sessions: []pgconn.Session{idle}}
 	down := drainSample{serverErr: errors.New("read tcp: i/o timeout")}
 	refused := fmt.Errorf("dial tcp 10.0.0.5:5432: connect: %w", syscall.ECONNREFUSED)
 	tests := []struct {
@@ -62,9 +62,31 @@ func TestDecide(t *testing.T) {
 		{"local only, unresolved host", drainFacts{local: true, epsErr: errors.New("resolve db.internal: no such host")},
 			Inconclusive, "local view incomplete: resolve db.internal"},
 		{"rolled back", drainFacts{local: true, server: true, tag: "T",
-			exit: exitRecord{sample: drainSample{serverOK: true, sessions: []pgconn.Session{idle, inTx}}},
-			w:    watchState{answered: true, check: direct, final: &clean, finalOK: &clean}},
-			Drained, "; 1 session in a transaction or active when the app exited (rolled back)"},
+			w: watchState{answered: true, check: direct, final: &clean, finalOK: &clean, ended: []endedTx{
+				{RolledBack: RolledBack{Session: inTx}, status: pgconn.XactAborted},
+				{RolledBack: RolledBack{Session: idle}, status: pgconn.XactCommitted}}}},
+			Drained, "left on the server, and no process of lastcall's tree held a connection after the app exited; " +
+				"the server rolled back 1 transaction of the app's: backend 8 (idle in transaction)"},
+		{"outcome unknown", drainFacts{local: true, server: true, tag: "T",
+			w: watchState{answered: true, check: direct, final: &clean, finalOK: &clean, pending: 1,
+				ended: []endedTx{{RolledBack: RolledBack{Session: inTx}}}}},
+			Drained, "; 2 sessions ended with the app in a transaction that had written, whose outcome the server could not tell"},
+		{"pooled by a process outside the tree", drainFacts{local: true, server: true, tag: "T",
+			w: watchState{answered: true, check: direct, final: &left, finalOK: &left,
+				ends: map[sessionKey]clientEnd{keyOf(idle): {kind: endOutside, owners: []sockview.Owner{{PID: 99, Cmd: "pgbouncer"}}}}}},
+			Drained, "no session tagged T left on the server but 1 session held outside lastcall's tree, and no process of " +
+				"lastcall's tree held a connection after the app exited; pooled, not the app's: backend 7 (idle): " +
+				"its client end 10.0.0.9:40000 is held by 99 pgbouncer, outside lastcall's tree"},
+		{"remote, idle long enough", drainFacts{local: true, server: true, tag: "T",
+			w: watchState{answered: true, check: direct, final: &left, finalOK: &left,
+				ends:      map[sessionKey]clientEnd{keyOf(idle): {kind: endRemote}},
+				idleSince: map[sessionKey]time.Time{keyOf(idle): left.at.Add(-idleSettle)}}},
+			Drained, "backend 7 (idle): idle for 250ms after the tree was down, from 10.0.0.9:40000 (not an address of this host)"},
+		{"remote, idle too briefly", drainFacts{local: true, server: true, tag: "T",
+			w: watchState{answered: true, check: direct, final: &left, finalOK: &left,
+				ends:      map[sessionKey]clientEnd{keyOf(idle): {kind: endRemote}},
+				idleSince: map[sessionKey]time.Time{keyOf(idle): left.at.Add(-idleSettle / 2)}}},
+			Leaked, "1 session tagged T still open after the tree was down"},
 	}
 	for _, tc := range tests {
 		r := decide(tc.f)
@@ -83,12 +105,15 @@ func TestDecideCounts(t *testing.T) {
 		want DrainCounts
 	}{
 		{"local only", drainFacts{local: true, exit: exitRecord{holders: []sockview.Holder{{PID: 1}}}},
-			DrainCounts{Seen: -1, RolledBack: -1, Holders: 1, Left: -1}},
-		{"server only", drainFacts{server: true, exit: exitRecord{sample: drainSample{serverOK: true, sessions: []pgconn.Session{inTx}}},
-			w: watchState{seen: 2, answered: true, final: &left, finalOK: &left}},
-			DrainCounts{Seen: 2, RolledBack: 1, Holders: -1, Left: 1}},
+			DrainCounts{Seen: -1, RolledBack: -1, Pooled: -1, Holders: 1, Left: -1}},
+		{"server only", drainFacts{server: true, w: watchState{seen: 2, answered: true, final: &left, finalOK: &left,
+			ended: []endedTx{{RolledBack: RolledBack{Session: inTx}, status: pgconn.XactAborted}}}},
+			DrainCounts{Seen: 2, RolledBack: 1, Pooled: 0, Holders: -1, Left: 1}},
+		{"server only, pooled", drainFacts{server: true, w: watchState{seen: 2, answered: true, final: &left, finalOK: &left,
+			ends: map[sessionKey]clientEnd{keyOf(left.sessions[0]): {kind: endOutside, owners: []sockview.Owner{{PID: 5, Cmd: "pgcat"}}}}}},
+			DrainCounts{Seen: 2, RolledBack: 0, Pooled: 1, Holders: -1, Left: 0}},
 		{"server never answered", drainFacts{server: true, local: true, w: watchState{seen: -1}},
-			DrainCounts{Seen: -1, RolledBack: -1, Holders: 0, Left: -1}},
+			DrainCounts{Seen: -1, RolledBack: -1, Pooled: -1, Holders: 0, Left: -1}},
 	}
 	for _, tc := range tests {
 		if got := decide(tc.f).Counts; got != tc.want {

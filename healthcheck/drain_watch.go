@@ -2,6 +2,7 @@ package healthcheck
 
 import (
 	"context"
+	"maps"
 	"net/netip"
 	"slices"
 	"time"
@@ -19,6 +20,7 @@ type drainSample struct {
 	serverErr error
 	holders   []sockview.Holder // the local view: sockets of lastcall's tree
 	localErr  error
+	took      time.Duration // how long the sample took, the server's round trips included
 }
 
 // watchState is what the watcher has seen so far, guarded by Drain.mu.
@@ -31,6 +33,21 @@ type watchState struct {
 	lastErr  error        // the latest server error
 	final    *drainSample // the latest sample begun after the tree was down
 	finalOK  *drainSample // the latest such sample the server answered
+
+	ends      map[sessionKey]clientEnd // who holds our sessions' client ends
+	idleSince map[sessionKey]time.Time // since when a session has been idle, after the tree was down
+	poolerEps []sockview.Endpoint      // where the processes outside the tree that hold our sessions listen
+	ended     []endedTx                // sessions that ended in a transaction that had written
+	pending   int                      // of those, how many the server has not been asked about
+	cost      samplingCost
+}
+
+// samplingCost is what the samples took, for the debug line.
+type samplingCost struct {
+	Samples   int
+	Total     time.Duration // the samples' wall time, the server's round trips included
+	Max       time.Duration
+	ServerMax time.Duration // the longest server part of a sample
 }
 
 // watcher is the state of the watch goroutine alone.
@@ -41,6 +58,10 @@ type watcher struct {
 	check    *pgconn.SelfCheckResult
 	fatal    error // a server error that will not go away: no more tries
 	ports    []uint16
+	track    txTracker
+	ends     *endFinder
+	idle     map[sessionKey]time.Time // see watchState.idleSince
+	serverAt time.Duration            // the server part of the latest sample
 }
 
 // watch samples every SampleEvery until ctx ends, or, once the tree is
@@ -49,15 +70,15 @@ func (d *Drain) watch(ctx context.Context) {
 	defer close(d.done)
 	defer redact.ScrubPanics(d.cfg.DSN) // runs first: it exits before done releases the verdict
 	deadline, _ := ctx.Deadline()
-	w := &watcher{d: d, deadline: deadline}
+	w := &watcher{d: d, deadline: deadline, ends: newEndFinder(d.eps), idle: make(map[sessionKey]time.Time)}
 	defer w.closeMonitor()
 	tick := time.NewTicker(d.cfg.SampleEvery)
 	defer tick.Stop()
 	treeDown := d.treeDown
 	for {
 		final := treeDown == nil || isClosed(treeDown)
-		s := w.sample(ctx)
-		if d.record(s, final, w.check) && final {
+		s := w.sample(ctx, final)
+		if d.record(s, final, w) && final {
 			return
 		}
 		select {
@@ -79,18 +100,75 @@ func isClosed(c <-chan struct{}) bool {
 	}
 }
 
-// sample looks at the local view, then (with its ports) at the server.
-func (w *watcher) sample(ctx context.Context) drainSample {
+// sample looks at the local view and at the server, and follows our
+// sessions: who holds their client ends, which ended in a transaction,
+// which stay idle once the tree is down (final). The server comes first
+// when the tag is ours alone (a worker that dies just after the stop is
+// caught sooner); a tag the user chose needs the local view's ports first.
+func (w *watcher) sample(ctx context.Context, final bool) drainSample {
 	s := drainSample{at: time.Now()}
-	if w.d.local && w.d.cfg.Tree != nil {
-		s.holders, s.localErr = w.d.holdersOf(w.d.cfg.Tree())
-		w.notePorts(s.holders)
+	var tree []sockview.ProcSockets
+	treeRead := false
+	readTree := func() []sockview.ProcSockets {
+		if !treeRead && w.d.cfg.Tree != nil {
+			tree, treeRead = w.d.cfg.Tree(), true
+		}
+		return tree
+	}
+	local := func() {
+		if w.d.local && w.d.cfg.Tree != nil {
+			s.holders, s.localErr = w.d.holdersOf(readTree())
+			w.notePorts(s.holders)
+		}
+	}
+	if !w.d.cfg.TagInjected {
+		local()
 	}
 	if w.d.server {
+		began := time.Now()
 		s.sessions, s.serverErr = w.sessions(ctx)
 		s.serverOK = s.serverErr == nil
+		if s.serverOK {
+			w.follow(ctx, s, final)
+		}
+		w.serverAt = time.Since(began)
 	}
+	if w.d.cfg.TagInjected {
+		local()
+	}
+	if s.serverOK {
+		w.ends.lookup(s.sessions, readTree())
+	}
+	s.took = time.Since(s.at)
 	return s
+}
+
+// follow tracks the sessions of an answer: the transactions of those that
+// ended are asked about at once (the session's xid is all there is to ask
+// with), and after the tree is down, idle sessions are timed.
+func (w *watcher) follow(ctx context.Context, s drainSample, final bool) {
+	w.track.observe(s.sessions, s.at)
+	if err := w.track.resolve(ctx, w.mon); err != nil && pgconn.Transient(err) {
+		w.closeMonitor() // the next sample opens a new one
+	}
+	if !final {
+		return
+	}
+	seen := make(map[sessionKey]bool, len(s.sessions))
+	for _, ss := range s.sessions {
+		k := keyOf(ss)
+		seen[k] = true
+		if !idleState(ss.State) {
+			delete(w.idle, k)
+		} else if _, ok := w.idle[k]; !ok {
+			w.idle[k] = s.at
+		}
+	}
+	for k := range w.idle {
+		if !seen[k] {
+			delete(w.idle, k)
+		}
+	}
 }
 
 // sessions lists our sessions, opening the monitor session first when
@@ -158,13 +236,14 @@ func (w *watcher) notePorts(holders []sockview.Holder) {
 	}
 }
 
-// record keeps s and reports whether nothing of ours is left in it (or
-// nothing more can be learnt: the server view was given up).
-func (d *Drain) record(s drainSample, final bool, check *pgconn.SelfCheckResult) (clean bool) {
+// record keeps s and what the watcher has followed, and reports whether
+// nothing of ours is left in it (or nothing more can be learnt: the server
+// view was given up).
+func (d *Drain) record(s drainSample, final bool, wr *watcher) (clean bool) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	w := &d.w
-	w.last, w.check = s, check
+	w.last, w.check = s, wr.check
 	if s.serverOK {
 		w.lastOK = s
 		if !w.answered && d.exit == nil {
@@ -180,7 +259,24 @@ func (d *Drain) record(s drainSample, final bool, check *pgconn.SelfCheckResult)
 			w.finalOK = &s
 		}
 	}
+	d.followLocked(s, wr)
 	return d.cleanLocked(s)
+}
+
+// followLocked copies what the watcher followed into the watch state.
+func (d *Drain) followLocked(s drainSample, wr *watcher) {
+	w := &d.w
+	if wr.ends.changed {
+		w.ends, wr.ends.changed = maps.Clone(wr.ends.ends), false
+		w.poolerEps = slices.Clone(wr.ends.poolerEps)
+	}
+	w.idleSince = maps.Clone(wr.idle)
+	w.ended = append(w.ended, wr.track.takeDone()...)
+	w.pending = len(wr.track.pending)
+	w.cost.Samples++
+	w.cost.Total += s.took
+	w.cost.Max = max(w.cost.Max, s.took)
+	w.cost.ServerMax = max(w.cost.ServerMax, wr.serverAt)
 }
 
 // cleanLocked reports whether the watch can end once the tree is down: the
@@ -194,8 +290,9 @@ func (d *Drain) cleanLocked(s drainSample) bool {
 	if !d.server {
 		return true
 	}
+	_, rest := splitPooled(s.sessions, d.w.ends, d.w.idleSince, s.at)
 	switch {
-	case s.serverOK && len(s.sessions) == 0:
+	case s.serverOK && len(rest) == 0:
 		return true
 	case s.serverOK && d.local && d.epsErr == nil && d.advisoryLocked():
 		return true

@@ -83,7 +83,7 @@ func TestGunicornDrain(t *testing.T) {
 			t.Cleanup(func() {
 				c.Exec(t, "select pg_terminate_backend(pid) from pg_stat_activity where usename = '"+c.User+"'")
 			})
-			run := startGunicorn(t, c, tt.config)
+			run := startGunicorn(t, c, tt.config, nil)
 			leaked := run.waitServing(t, tt.leak)
 			waitForTaggedSessions(t, c, 2) // one pool connection per worker: the check has something to see
 			run.stop(t)
@@ -145,9 +145,9 @@ type gunicornRun struct {
 }
 
 // startGunicorn starts `unshare --pid --fork --mount-proc lastcall ...
-// gunicorn -c config -w 2 -b 127.0.0.1:PORT --chdir testdata/gunicorn
-// app:app` with DATABASE_URL set to the app role's URL.
-func startGunicorn(t *testing.T, c *pgtest.Cluster, config string) *gunicornRun {
+// [flags] gunicorn -c config -w 2 -b 127.0.0.1:PORT --chdir
+// testdata/gunicorn app:app` with DATABASE_URL set to the app role's URL.
+func startGunicorn(t *testing.T, c *pgtest.Cluster, config string, flags []string) *gunicornRun {
 	t.Helper()
 	dir, err := filepath.Abs(filepath.Join(repoRoot, "testdata", "gunicorn"))
 	if err != nil {
@@ -158,8 +158,8 @@ func startGunicorn(t *testing.T, c *pgtest.Cluster, config string) *gunicornRun 
 	if os.Geteuid() != 0 {
 		argv = append(argv[:1], append([]string{"--user", "--map-root-user"}, argv[1:]...)...)
 	}
-	argv = append(argv, lastcallBinary(t), "--db-check", "both", "--log-format", "json", "--grace", "5s", "--",
-		debianGunicorn, "-c", filepath.Join(dir, config), "-w", "2", "-b", addr, "--chdir", dir, "app:app")
+	argv = append(argv, lastcallBinary(t), "--db-check", "both", "--log-format", "json", "--grace", "5s")
+	argv = append(append(argv, flags...), "--", debianGunicorn, "-c", filepath.Join(dir, config), "-w", "2", "-b", addr, "--chdir", dir, "app:app")
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Env = append(baseEnv(), "DATABASE_URL="+c.AppURL())
 	r := &gunicornRun{cmd: cmd, stderr: &testutil.SyncBuffer{}, addr: addr, done: make(chan struct{})}
@@ -250,4 +250,84 @@ func (r *gunicornRun) wait(t *testing.T) (int, []map[string]any, string) {
 	}
 	raw := r.stderr.String()
 	return r.cmd.ProcessState.ExitCode(), parseJSONLines(raw), raw
+}
+
+// TestGunicornRollback: a gunicorn worker holds an open transaction when
+// the stop begins, and dies of SIGKILL on its way out, once lastcall's
+// drain check has sampled it (the worker's exit hook waits for the monitor's
+// query: no sleep). An uncommitted UPDATE is rolled back by the server:
+// rolled_back 1, the backend named, and --db-strict exits 3. A transaction
+// committed before the worker died, and a read-only one (no transaction
+// id), lose nothing: rolled_back 0.
+func TestGunicornRollback(t *testing.T) {
+	requireGunicorn(t)
+	c := pgtest.Start(t)
+	if out, err := psqlAt(c.AppURL(), "CREATE TABLE counter (n int); INSERT INTO counter VALUES (0)"); err != nil {
+		t.Fatalf("create counter: %v: %s", err, out)
+	}
+	tests := []struct {
+		name   string
+		config string
+		kind   string // GET /begin/KIND
+		code   int
+		rolled float64
+	}{
+		{"an uncommitted UPDATE", "rollback.py", "write", exitLeaked, 1},
+		{"a committed UPDATE", "commit.py", "write", 0, 0},
+		{"a read-only transaction", "rollback.py", "read", 0, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Cleanup(func() {
+				c.Exec(t, "select pg_terminate_backend(pid) from pg_stat_activity where usename = '"+c.User+"'")
+			})
+			run := startGunicorn(t, c, tt.config, []string{"--db-strict=true", "--db-show-query=true"})
+			run.waitServing(t, false)
+			client := &http.Client{Timeout: 5 * time.Second}
+			if _, err := getOK(client, "http://"+run.addr+"/begin/"+tt.kind); err != nil {
+				t.Fatal(err)
+			}
+			backend := waitForOpenTransaction(t, c, tt.kind == "write")
+			run.stop(t)
+			code, lines, raw := run.wait(t)
+			v := line(lines, "drain verdict")
+			if code != tt.code || v == nil || v["verdict"] != "drained" || v["rolled_back"] != tt.rolled {
+				t.Fatalf("exit %d, verdict %v; want %d, drained, rolled_back %v; log:\n%s", code, v, tt.code, tt.rolled, raw)
+			}
+			t.Logf("verdict: %v", v)
+			rolled := linesWith(lines, "the server rolled back a transaction of the app's")
+			if len(rolled) != int(tt.rolled) {
+				t.Fatalf("%d rolled-back lines; want %v:\n%s", len(rolled), tt.rolled, raw)
+			}
+			for _, r := range rolled {
+				t.Logf("rolled back: %v", r)
+				if r["backend_pid"] != float64(backend) || r["state"] != "idle in transaction" ||
+					!strings.Contains(fmt.Sprint(r["query"]), "UPDATE counter") || r["xact_age"] == nil {
+					t.Errorf("rolled back %v; want backend %d, idle in transaction, the UPDATE, its age", r, backend)
+				}
+			}
+			if strings.Contains(raw, c.Password) {
+				t.Errorf("the password reached the log:\n%s", raw)
+			}
+		})
+	}
+}
+
+// waitForOpenTransaction waits until a session tagged by lastcall is idle
+// in transaction, holding a transaction id when write is set (none
+// otherwise), and returns its backend pid.
+func waitForOpenTransaction(t *testing.T, c *pgtest.Cluster, write bool) int {
+	t.Helper()
+	q := "select pid from pg_stat_activity where application_name like 'lastcall-%' and application_name <> 'lastcall-monitor'" +
+		" and state = 'idle in transaction' and backend_xid is " + map[bool]string{true: "not null", false: "null"}[write]
+	var out []byte
+	var err error
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		out, err = psqlAt(c.AppURL(), q)
+		if pid, perr := strconv.Atoi(strings.TrimSpace(string(out))); err == nil && perr == nil {
+			return pid
+		}
+	}
+	t.Fatalf("no tagged session idle in transaction (write %v) within 20s: %v: %s", write, err, out)
+	return 0
 }

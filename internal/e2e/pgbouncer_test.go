@@ -48,6 +48,12 @@ func (b *pgBouncer) log() string {
 // refuses root.
 func startPgBouncer(t *testing.T, c *pgtest.Cluster) *pgBouncer {
 	t.Helper()
+	return startPgBouncerMode(t, c, "session")
+}
+
+// startPgBouncerMode is startPgBouncer with pool_mode = mode.
+func startPgBouncerMode(t *testing.T, c *pgtest.Cluster, mode string) *pgBouncer {
+	t.Helper()
 	if _, err := os.Stat(debianPgBouncer); err != nil {
 		msg := fmt.Sprintf("no PgBouncer at %s (apt-get install pgbouncer): %v", debianPgBouncer, err)
 		if os.Getenv("LASTCALL_REQUIRE_PG") == "1" {
@@ -63,7 +69,7 @@ func startPgBouncer(t *testing.T, c *pgtest.Cluster) *pgBouncer {
 	dir := owner.TempDir(t, "lastcall-pgbouncer-")
 	for attempt := 1; ; attempt++ {
 		b := &pgBouncer{Port: freeLoopbackPort(t), dir: dir}
-		err := b.start(t, c, owner)
+		err := b.start(t, c, owner, mode)
 		if err == nil {
 			return b
 		}
@@ -75,7 +81,7 @@ func startPgBouncer(t *testing.T, c *pgtest.Cluster) *pgBouncer {
 
 // start writes the config for b.Port and runs pgbouncer until it accepts
 // the app role.
-func (b *pgBouncer) start(t *testing.T, c *pgtest.Cluster, owner pgtest.Owner) error {
+func (b *pgBouncer) start(t *testing.T, c *pgtest.Cluster, owner pgtest.Owner, mode string) error {
 	t.Helper()
 	ini := fmt.Sprintf(`[databases]
 %s = host=127.0.0.1 port=%d dbname=%s
@@ -87,10 +93,10 @@ unix_socket_dir =
 auth_type = plain
 auth_file = %s
 stats_users = %s
-pool_mode = session
+pool_mode = %s
 ignore_startup_parameters = extra_float_digits
 logfile = %s
-`, c.Database, c.Port, c.Database, b.Port, filepath.Join(b.dir, "userlist.txt"), c.User, filepath.Join(b.dir, "pgbouncer.log"))
+`, c.Database, c.Port, c.Database, b.Port, filepath.Join(b.dir, "userlist.txt"), c.User, mode, filepath.Join(b.dir, "pgbouncer.log"))
 	files := map[string]string{
 		"pgbouncer.ini": ini,
 		"userlist.txt":  fmt.Sprintf("%q %q\n", c.User, c.Password),
@@ -123,8 +129,10 @@ logfile = %s
 	return nil
 }
 
-// waitReady polls `select 1` through the bouncer until it answers, the
-// bouncer exits, or 20s pass.
+// waitReady polls SHOW VERSION on the bouncer's admin console until it
+// answers, the bouncer exits, or 20s pass. It opens no server connection:
+// the first one is the app's, made with the app's startup parameters (its
+// tag among them), as in the field.
 func (b *pgBouncer) waitReady(c *pgtest.Cluster) error {
 	var out []byte
 	var err error
@@ -134,11 +142,11 @@ func (b *pgBouncer) waitReady(c *pgtest.Cluster) error {
 			return fmt.Errorf("pgbouncer exited: %v", b.cmd.ProcessState)
 		default:
 		}
-		if out, err = psqlAt(b.URL(c, c.Database), "select 1"); err == nil && out != nil && string(bytes.TrimSpace(out)) == "1" {
+		if out, err = psqlAt(b.URL(c, "pgbouncer"), "SHOW VERSION"); err == nil && bytes.Contains(out, []byte("PgBouncer")) {
 			return nil
 		}
 	}
-	return fmt.Errorf("pgbouncer at 127.0.0.1:%d never answered select 1: %v: %s", b.Port, err, out)
+	return fmt.Errorf("pgbouncer at 127.0.0.1:%d never answered SHOW VERSION: %v: %s", b.Port, err, out)
 }
 
 // stop ends pgbouncer (SIGTERM, SIGKILL after 10s), waits for it and checks
@@ -299,4 +307,120 @@ func waitForBouncerClient(t *testing.T, c *pgtest.Cluster, b *pgBouncer, done <-
 		}
 	}
 	t.Fatalf("PgBouncer never listed the app's client; SHOW CLIENTS: %v\n%s", err, out)
+}
+
+// TestPgBouncerPooled: the app talks to PgBouncer (DATABASE_URL) in
+// transaction pooling, the usual mode for web apps, while the drain check
+// watches PostgreSQL itself (LASTCALL_DB_URL): the server view is decisive.
+// PgBouncer SETs the client's application_name on the server connection
+// it lends, and in transaction mode runs no reset query when it takes the
+// connection back: after the app's tree is gone, that server connection
+// still carries the app's tag. The check finds PgBouncer holding its
+// client end, outside lastcall's tree, and calls it pooled, not leaked. A
+// descendant that still held its connection to PgBouncer when the app
+// exited is a leak all the same: PgBouncer is where the app's sessions
+// were. (In session mode PgBouncer's DISCARD ALL clears the tag: nothing
+// of the app's is left to see.)
+func TestPgBouncerPooled(t *testing.T) {
+	if _, err := exec.LookPath("psql"); err != nil {
+		t.Skip("psql plays the app here; install postgresql-client")
+	}
+	c := pgtest.Start(t)
+	tests := []struct {
+		name    string
+		stop    bool // SIGTERM once the app's session is tagged on the server; else a line on stdin lets the app exit
+		flags   []string
+		app     string
+		code    int
+		verdict string
+		holder  bool // a holder line names psql, connected to the bouncer
+	}{
+		{"the pooler keeps the app's session", true, nil,
+			`psql "$DATABASE_URL" -qc "select 1" >/dev/null && exec psql "$DATABASE_URL" -q`, 143, "drained", false},
+		{"a descendant keeps its connection to the pooler", false, []string{"--db-strict=true", "--leftover-grace", "300ms"},
+			`{ echo "select 1;"; exec sleep 3600; } | psql "$DATABASE_URL" -q >/dev/null & read go; exit 0`, exitLeaked, "leaked", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Cleanup(func() {
+				c.Exec(t, "select pg_terminate_backend(pid) from pg_stat_activity where usename = '"+c.User+"'")
+			})
+			b := startPgBouncerMode(t, c, "transaction") // a pool of its own: nothing of an earlier case's
+			code, lines, raw := pooledRun(t, c, b, tt.stop, tt.flags, tt.app)
+			v := line(lines, "drain verdict")
+			if code != tt.code || v == nil || v["verdict"] != tt.verdict || v["advisory"] != false || v["pooled"].(float64) < 1 {
+				t.Fatalf("exit %d, verdict %v; want %d, %s, decisive, pooled; log:\n%s\npgbouncer log:\n%s", code, v, tt.code, tt.verdict, raw, b.log())
+			}
+			t.Logf("verdict: %v", v)
+			pooled := linesWith(lines, "session held by a process outside lastcall's tree (pooled, not the app's)")
+			for _, p := range pooled {
+				t.Logf("pooled: %v", p)
+				if p["pooler_pid"] != float64(b.cmd.Process.Pid) || p["pooler_cmd"] != "pgbouncer" {
+					t.Errorf("pooled line %v: want pooler_pid %d, pooler_cmd pgbouncer", p, b.cmd.Process.Pid)
+				}
+			}
+			if len(pooled) == 0 {
+				t.Errorf("no pooled line:\n%s", raw)
+			}
+			holders := linesWith(lines, "a process held the app's database connection after the app exited")
+			for _, h := range holders {
+				t.Logf("holder: %v", h)
+				if h["holder_cmd"] != "psql" || h["remote"] != net.JoinHostPort("127.0.0.1", strconv.Itoa(b.Port)) {
+					t.Errorf("holder %v: want psql, connected to the bouncer", h)
+				}
+			}
+			if tt.holder != (len(holders) > 0) {
+				t.Errorf("%d holder lines; want them: %v\n%s", len(holders), tt.holder, raw)
+			}
+			if strings.Contains(raw, c.Password) {
+				t.Errorf("the password reached the log:\n%s", raw)
+			}
+		})
+	}
+}
+
+// pooledRun runs lastcall with the drain check on PostgreSQL itself
+// (LASTCALL_DB_URL) and DATABASE_URL pointing at the bouncer, app in sh -c.
+// Once the server shows a session with the app's tag (the app has run a
+// query through the bouncer), it sends SIGTERM (stop), or writes a line to
+// the app's stdin.
+func pooledRun(t *testing.T, c *pgtest.Cluster, b *pgBouncer, stop bool, flags []string, app string) (int, []map[string]any, string) {
+	t.Helper()
+	args := append([]string{"--db-check", "both", "--log-format", "json", "--log-level", "debug", "--grace", "2s"}, flags...)
+	cmd := exec.Command(lastcallBinary(t), append(args, "--", "sh", "-c", app)...)
+	cmd.Env = append(baseEnv(), "DATABASE_URL="+b.URL(c, c.Database), "LASTCALL_DB_URL="+c.AppURL())
+	stdin, keep, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = keep.Close() }()
+	defer func() { _ = stdin.Close() }()
+	cmd.Stdin = stdin
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() {
+		_ = cmd.Wait()
+		close(done)
+	}()
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		<-done
+	})
+	waitForTaggedSessions(t, c, 1)
+	if stop {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+	} else if _, err := keep.WriteString("go\n"); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-done:
+	case <-time.After(30 * time.Second):
+		t.Fatalf("lastcall did not exit in 30s")
+	}
+	raw := stderr.String()
+	return cmd.ProcessState.ExitCode(), parseJSONLines(raw), raw
 }

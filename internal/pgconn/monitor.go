@@ -26,11 +26,12 @@ type Monitor struct {
 	// Query makes [Monitor.Sessions] fill in each session's query text.
 	Query bool
 
-	conn   driver.Conn
-	dialer *clampDialer
-	known  []string // passwords to scrub from errors
-	target string
-	direct bool // SelfCheck passed: client ports can be matched
+	conn    driver.Conn
+	dialer  *clampDialer
+	known   []string // passwords to scrub from errors
+	target  string
+	direct  bool // SelfCheck passed: client ports can be matched
+	version int  // server_version_num, once XactStatus asked
 }
 
 // OpenMonitor connects with dsn (sslmode=prefer unless dsn or PGSSLMODE

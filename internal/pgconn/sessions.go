@@ -24,6 +24,10 @@ type Session struct {
 	// BackendStart is when the session began, XactStart when its current
 	// transaction did (zero when none, or hidden).
 	BackendStart, XactStart time.Time
+	// BackendXID is the top-level transaction id of the session's current
+	// transaction (pg_stat_activity.backend_xid), 0 when it has none: a
+	// read-only transaction, or none at all, or hidden.
+	BackendXID uint32
 	// Query is the session's current or last statement, only when the
 	// Monitor's Query is set (and not hidden).
 	Query string
@@ -39,7 +43,7 @@ type Session struct {
 // self-check passed and local ports were given) a visible session must come
 // from one of the ports in $3; a hidden one, whose port is NULL, stays.
 const sessionsQuery = `SELECT pid, application_name, host(client_addr), client_port, state,
-	backend_start, xact_start, backend_type IS NULL, CASE WHEN $4 THEN query END
+	backend_start, xact_start, backend_type IS NULL, CASE WHEN $4 THEN query END, backend_xid::text
 FROM pg_catalog.pg_stat_activity
 WHERE application_name = $1 AND pid <> pg_catalog.pg_backend_pid()
 	AND (backend_type = 'client backend' OR backend_type IS NULL)
@@ -57,7 +61,7 @@ const maxAppName = 63
 // ones (whose port the monitor may not see).
 func (m *Monitor) Sessions(ctx context.Context, tag string, localPorts []uint16) ([]Session, error) {
 	filter := m.direct && len(localPorts) > 0
-	rows, err := m.query(ctx, sessionsQuery, 9, cutAppName(tag), filter, intArray(localPorts), m.Query)
+	rows, err := m.query(ctx, sessionsQuery, 10, cutAppName(tag), filter, intArray(localPorts), m.Query)
 	if err != nil {
 		return nil, fmt.Errorf("list sessions on %s: %w", m.target, err)
 	}
@@ -65,7 +69,8 @@ func (m *Monitor) Sessions(ctx context.Context, tag string, localPorts []uint16)
 	for _, r := range rows {
 		out = append(out, Session{BackendPID: int(asInt(r[0])), ApplicationName: asString(r[1]),
 			ClientAddr: asString(r[2]), ClientPort: int(asInt(r[3])), State: asString(r[4]),
-			BackendStart: asTime(r[5]), XactStart: asTime(r[6]), Hidden: r[7] == true, Query: asString(r[8])})
+			BackendStart: asTime(r[5]), XactStart: asTime(r[6]), Hidden: r[7] == true, Query: asString(r[8]),
+			BackendXID: uint32(asInt(r[9]))})
 	}
 	return out, nil
 }

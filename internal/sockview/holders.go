@@ -131,3 +131,53 @@ func unixEndpoint(eps []Endpoint, files map[fileID]string, peer UnixSocket) (str
 	path, ok := files[fileID{peer.Dev, peer.Ino}]
 	return path, ok
 }
+
+// Snapshot is what the kernel said, at one moment, of the sockets of some
+// processes: enough to match them later against endpoints learnt since
+// (a pooler's listeners, found once the processes are gone).
+type Snapshot struct {
+	procs []ProcSockets
+	tcp   []TCPSocket           // the processes' TCP sockets
+	unix  map[uint64]UnixSocket // the processes' unix sockets and their peers
+}
+
+// TakeSnapshot reads the TCP and unix socket tables of lastcall's network
+// namespace and keeps what concerns procs. No processes: no reading.
+func TakeSnapshot(procs []ProcSockets) (Snapshot, error) {
+	snap := Snapshot{procs: procs}
+	if len(procs) == 0 {
+		return snap, nil
+	}
+	var held []uint64
+	for _, p := range procs {
+		held = append(held, p.Inodes...)
+	}
+	tcp, err := readTCPTables()
+	if err != nil {
+		return Snapshot{}, err
+	}
+	for _, s := range tcp {
+		if slices.Contains(held, s.Inode) {
+			snap.tcp = append(snap.tcp, s)
+		}
+	}
+	unixSocks, err := UnixSockets()
+	if err != nil {
+		return Snapshot{}, err
+	}
+	snap.unix = make(map[uint64]UnixSocket)
+	for _, inode := range held {
+		if s, ok := unixSocks[inode]; ok {
+			snap.unix[inode] = s
+			if peer, ok := unixSocks[s.PeerInode]; ok {
+				snap.unix[s.PeerInode] = peer
+			}
+		}
+	}
+	return snap, nil
+}
+
+// Holders matches the snapshot against eps, as [LocalHolders] does.
+func (s Snapshot) Holders(eps []Endpoint) []Holder {
+	return localHolders(s.procs, eps, s.tcp, s.unix)
+}

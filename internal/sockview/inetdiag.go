@@ -29,8 +29,14 @@ const sizeofInetDiagMsg = 72
 // whole connection hash table, milliseconds on a large machine, for every
 // sample of the drain check.
 func tcpSocketsByDiag() ([]TCPSocket, error) {
+	return tcpSocketsByDiagIn(0xfff &^ (1 << uint(TCPListen)))
+}
+
+// tcpSocketsByDiagIn dumps the TCP sockets whose state is in states (a
+// bit per TCPState).
+func tcpSocketsByDiagIn(states uint32) ([]TCPSocket, error) {
 	var out []TCPSocket
-	requests := [][]byte{inetDiagRequest(unix.AF_INET), inetDiagRequest(unix.AF_INET6)}
+	requests := [][]byte{inetDiagRequest(unix.AF_INET, states), inetDiagRequest(unix.AF_INET6, states)}
 	err := sockDiagDump(requests, func(body []byte) error {
 		if s, ok := parseInetDiagMsg(body); ok {
 			out = append(out, s)
@@ -43,8 +49,8 @@ func tcpSocketsByDiag() ([]TCPSocket, error) {
 	return out, nil
 }
 
-func inetDiagRequest(family uint8) []byte {
-	req := inetDiagReqV2{Family: family, Protocol: unix.IPPROTO_TCP, States: 0xfff &^ (1 << uint(TCPListen))}
+func inetDiagRequest(family uint8, states uint32) []byte {
+	req := inetDiagReqV2{Family: family, Protocol: unix.IPPROTO_TCP, States: states}
 	return diagRequest(req, uint32(family))
 }
 

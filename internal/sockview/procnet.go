@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/netip"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -155,6 +156,19 @@ func readTCPTables() ([]TCPSocket, error) {
 		return socks, nil
 	}
 	return readProcNetTCP()
+}
+
+// tcpListeners lists the TCP listeners of lastcall's own network namespace:
+// through sock_diag, or else from /proc/net/tcp and /proc/net/tcp6.
+func tcpListeners() ([]TCPSocket, error) {
+	if socks, err := tcpSocketsByDiagIn(1 << uint(TCPListen)); err == nil {
+		return socks, nil
+	}
+	socks, err := readProcNetTCP()
+	if err != nil {
+		return nil, err
+	}
+	return slices.DeleteFunc(socks, func(s TCPSocket) bool { return s.State != TCPListen }), nil
 }
 
 // readProcNetTCP reads /proc/net/tcp and /proc/net/tcp6, for kernels

@@ -18,11 +18,16 @@ grandchild's pid in X-Leaked-Pid.
   on the inherited connection (a background job on the request's
   connection). The server does not read the worker's Terminate while the
   query runs: the session stays active and the socket ESTABLISHED.
+
+GET /begin/write and /begin/read open a transaction on a pool connection
+(an UPDATE of the table counter, or a SELECT of it) and leave it open; the
+worker's exit hook (rollback.py, commit.py) decides its end.
 """
 
 import os
 import time
 
+import psycopg2
 import psycopg2.pool
 from flask import Flask, make_response
 
@@ -31,6 +36,7 @@ pool = psycopg2.pool.ThreadedConnectionPool(1, 4, os.environ["DATABASE_URL"])
 
 _leak = os.environ.get("LEAK_ON_FIRST_REQUEST", "")
 _given_away = None  # the connection the grandchild took: never used here again
+open_tx = None  # the connection whose transaction /begin left open
 
 
 def _hold_forever(conn):
@@ -67,3 +73,41 @@ def index():
             _hold_forever(_given_away)
         resp.headers["X-Leaked-Pid"] = str(pid)
     return resp
+
+
+@app.route("/begin/<kind>")
+def begin(kind):
+    """Open a transaction and leave it open: an UPDATE (write) or a SELECT
+    (read, no transaction id)."""
+    global open_tx
+    conn = pool.getconn()
+    with conn.cursor() as cur:
+        if kind == "write":
+            cur.execute("UPDATE counter SET n = n + 1")
+        else:
+            cur.execute("SELECT n FROM counter")
+            cur.fetchone()
+    open_tx = conn  # psycopg2 began the transaction; nothing commits it here
+    return "ok"
+
+
+def wait_for_drain_sample(timeout=20):
+    """Wait until lastcall's drain check has sampled the app's sessions
+    since the stop began: its monitor session (application_name
+    lastcall-monitor, the app's role) has run its query of the tagged
+    sessions. Polls on a connection of its own, not tagged."""
+    probe = psycopg2.connect(os.environ["DATABASE_URL"], application_name="probe")
+    probe.autocommit = True
+    try:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with probe.cursor() as cur:
+                cur.execute(
+                    "select count(*) from pg_stat_activity where application_name = 'lastcall-monitor'"
+                    " and ((state = 'idle' and query like '%application_name = $1%') or query like '%xact_status%')"
+                )
+                if cur.fetchone()[0] > 0:
+                    return
+            time.sleep(0.01)
+    finally:
+        probe.close()
