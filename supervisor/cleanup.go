@@ -204,5 +204,6 @@ func (s *supervisor) killPostmasters(c *cleanup) {
 			zap.Int("processes", len(victims)), zap.Strings("killed", named(victims)), zap.String("signal", "SIGKILL"),
 			zap.Duration("elapsed", time.Since(c.began)), zap.String("step", "postgres"))
 	}
+	c.killed = true  // logged here: killOthers need not name them again
 	c.grace.Reset(0) // from now on, everything left is killed, again and again
 }
