@@ -25,17 +25,19 @@ const helperEnv = "LASTCALL_TEST_HELPER"
 
 // helpers are the programs the test binary plays, by name.
 var helpers = map[string]func(args []string) int{
-	"supervise":    superviseHelper,
-	"trap":         trapHelper,
-	"ignore-term":  ignoreTermHelper,
-	"exit":         exitHelper,
-	"spawn":        spawnHelper,
-	"orphans":      orphansHelper,
-	"grandchild":   grandchildHelper,
-	"leave-behind": leaveBehindHelper,
-	"exec-masked":  execMaskedHelper,
-	"ignore-tree":  ignoreTreeHelper,
-	"ignore-usr1":  ignoreUSR1Helper,
+	"supervise":        superviseHelper,
+	"trap":             trapHelper,
+	"ignore-term":      ignoreTermHelper,
+	"exit":             exitHelper,
+	"spawn":            spawnHelper,
+	"orphans":          orphansHelper,
+	"grandchild":       grandchildHelper,
+	"leave-behind":     leaveBehindHelper,
+	"exec-masked":      execMaskedHelper,
+	"ignore-tree":      ignoreTreeHelper,
+	"ignore-usr1":      ignoreUSR1Helper,
+	"fake-postmaster":  fakePostmasterHelper,
+	"leave-postmaster": leavePostmasterHelper,
 }
 
 func runHelper(name string, args []string) int {
@@ -66,6 +68,8 @@ func superviseHelper(args []string) int {
 	raise := fs.String("raise-before-start", "", "")
 	urg := fs.Bool("urg", false, "")
 	hooks := fs.Bool("hooks", false, "")
+	postgres := fs.Bool("postgres", true, "")
+	budget := fs.Duration("budget", 0, "")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -95,6 +99,7 @@ func superviseHelper(args []string) int {
 	cfg := Config{
 		Args: fs.Args(), Plan: plan, LeftoverGrace: *leftover, Rewrite: rw, SecondStopKills: *secondKills,
 		StopSignals: mustSignals(*stops), ForwardToGroup: *group, ForwardURG: *urg, Logger: log,
+		PostgresStop: *postgres, Budget: *budget, PostgresReserve: time.Second,
 	}
 	if *hooks {
 		cfg.OnStop = func() { fmt.Fprintln(os.Stderr, "hook: stop") }

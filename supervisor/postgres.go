@@ -11,6 +11,7 @@ import (
 
 	"github.com/lastcall-dev/lastcall/internal/pgserver"
 	"github.com/lastcall-dev/lastcall/internal/procfs"
+	"github.com/lastcall-dev/lastcall/signals"
 )
 
 // maxNamed bounds the processes one log line names; the count is whole.
@@ -128,13 +129,19 @@ func (s *supervisor) stopSignalFor(sig syscall.Signal) syscall.Signal {
 	if _, rewritten := s.cfg.Rewrite[sig]; rewritten || to != syscall.SIGTERM {
 		return to
 	}
-	if pm := s.childPostmaster(); pm != nil {
-		if pm.stopSent.IsZero() {
-			pm.stopSent = time.Now()
-		}
+	if s.childPostmaster() != nil {
 		return syscall.SIGINT
 	}
 	return to
+}
+
+// postmasterSent notes when a postmaster child got SIGINT, for its line.
+func (s *supervisor) postmasterSent(sig syscall.Signal) {
+	for _, pm := range s.pms {
+		if pm.child && sig == syscall.SIGINT && pm.stopSent.IsZero() {
+			pm.stopSent = time.Now()
+		}
+	}
 }
 
 // childIsPostmaster reports whether the child is a postmaster that lastcall
@@ -169,13 +176,27 @@ func (s *supervisor) postgresPlan() string {
 			plan += "; "
 		}
 		if pm.child {
-			plan += fmt.Sprintf("postmaster %d (%s) is the child: SIGINT (fast shutdown) for SIGTERM", pm.PID, dataDirOf(pm))
+			plan += fmt.Sprintf("postmaster %d (%s) is the child: it gets %s", pm.PID, dataDirOf(pm), s.childGets())
 			continue
 		}
 		plan += fmt.Sprintf("postmaster %d (%s): SIGINT (fast shutdown) once the app has exited, SIGKILL at %v",
 			pm.PID, dataDirOf(pm), s.postgresDeadline(s.stopBegan).Sub(s.stopBegan).Round(time.Millisecond))
 	}
 	return plan
+}
+
+// childGets says what a postmaster child gets from the plan's first step.
+func (s *supervisor) childGets() string {
+	sig := s.stepSignal(s.cfg.Plan.Steps[0])
+	switch {
+	case s.cfg.Plan.Steps[0].Signal != 0:
+		return signals.Name(sig) + " (--stop-sequence)"
+	case sig == syscall.SIGINT && s.cfg.Rewrite.Apply(s.stopSig) == syscall.SIGTERM:
+		return "SIGINT (fast shutdown) for SIGTERM"
+	case sig == 0:
+		return "nothing (--rewrite drops " + signals.Name(s.stopSig) + ")"
+	}
+	return signals.Name(sig)
 }
 
 func dataDirOf(pm *postmaster) string {

@@ -119,7 +119,10 @@ func (s *supervisor) send(sig syscall.Signal) error {
 	switch {
 	case sig == 0:
 		return nil
-	case s.cfg.ForwardToGroup && !s.childIsPostmaster():
+	case s.childIsPostmaster():
+		s.postmasterSent(sig)
+		return unix.Kill(s.childPid, sig)
+	case s.cfg.ForwardToGroup:
 		return unix.Kill(-s.childPid, sig)
 	default:
 		return unix.Kill(s.childPid, sig)
