@@ -21,7 +21,11 @@ type cleanup struct {
 	// othersLeft is true until every other leftover is gone or killed:
 	// postmasters are stopped after the app, while they still serve it.
 	othersLeft bool
-	killed     bool        // the other leftovers got SIGKILL
+	killed     bool // the other leftovers got SIGKILL
+	// hold, when not nil, is Config.BeforePostgresStop's channel: the
+	// postmasters get SIGINT when it is closed, or when holdTimer fires.
+	hold       <-chan struct{}
+	holdTimer  *time.Timer
 	grace      *time.Timer // --leftover-grace, then the re-kill interval
 	pgKill     *time.Timer // the postmasters' deadline; nil until they get SIGINT
 	pgDeadline time.Time
@@ -69,9 +73,13 @@ func (s *supervisor) cleanUp() {
 	c.othersLeft = len(c.pms) > 0
 	for s.reapAll() {
 		if c.othersLeft && !s.othersAlive(c) {
-			s.stopPostmasters(c)
+			s.othersGone(c)
 		}
 		select {
+		case <-c.hold:
+			s.release(c, "")
+		case <-timerC(c.holdTimer):
+			s.release(c, "waited for BeforePostgresStop until the postmasters' deadline less --leftover-grace")
 		case <-s.chld:
 		case sig := <-s.sigs:
 			s.signalDuringCleanup(c, sig.(syscall.Signal))
@@ -81,8 +89,10 @@ func (s *supervisor) cleanUp() {
 			s.killPostmasters(c)
 		}
 	}
-	if c.pgKill != nil {
-		c.pgKill.Stop()
+	for _, t := range []*time.Timer{c.pgKill, c.holdTimer} {
+		if t != nil {
+			t.Stop()
+		}
 	}
 	s.log.Info("leftovers gone", zap.Int("processes", s.res.Leftovers), zap.Duration("elapsed", time.Since(c.began)),
 		zap.String("step", "leftovers"))
@@ -146,7 +156,7 @@ func (s *supervisor) killOthers(c *cleanup) {
 		c.killed = true
 	}
 	if c.othersLeft {
-		s.stopPostmasters(c)
+		s.othersGone(c)
 	}
 	c.grace.Reset(rekillInterval)
 }
@@ -160,6 +170,41 @@ func (s *supervisor) pendingPostmasters(c *cleanup) []*postmaster {
 		}
 	}
 	return out
+}
+
+// othersGone runs once every leftover that is no postmaster's is gone or
+// killed: the postmasters' turn, after Config.BeforePostgresStop.
+func (s *supervisor) othersGone(c *cleanup) {
+	c.othersLeft = false
+	if s.cfg.BeforePostgresStop == nil || len(s.pendingPostmasters(c)) == 0 {
+		s.stopPostmasters(c)
+		return
+	}
+	c.hold = s.cfg.BeforePostgresStop()
+	if c.hold == nil {
+		s.stopPostmasters(c)
+		return
+	}
+	until := s.postgresDeadline(c.origin).Add(-s.cfg.LeftoverGrace)
+	c.holdTimer = time.NewTimer(time.Until(until))
+	s.log.Info("the app is down; postgres is stopped after BeforePostgresStop", zap.Time("at_the_latest", until),
+		zap.String("step", "postgres"))
+}
+
+// release ends the wait for BeforePostgresStop and stops the postmasters.
+func (s *supervisor) release(c *cleanup, why string) {
+	if c.hold == nil && c.holdTimer == nil {
+		return
+	}
+	c.hold = nil
+	if c.holdTimer != nil {
+		c.holdTimer.Stop()
+		c.holdTimer = nil
+	}
+	if why != "" {
+		s.log.Warn("stopping postgres without waiting any longer", zap.String("why", why), zap.String("step", "postgres"))
+	}
+	s.stopPostmasters(c)
 }
 
 // stopPostmasters sends SIGINT (fast shutdown) to each postmaster alone,

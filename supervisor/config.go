@@ -63,6 +63,14 @@ type Config struct {
 	// PostgresReserve is what lastcall keeps at the end of the Budget after
 	// a postmaster's deadline: reaping, its verdicts, its exit.
 	PostgresReserve time.Duration
+	// BeforePostgresStop, when set, is called on Run's goroutine when the
+	// child and every other leftover are gone and postmasters among the
+	// leftovers are about to get SIGINT (see PostgresStop): the app is down
+	// and the server still answers, the moment for the drain verdict. It
+	// must return at once; when it returns a channel, Run waits for it to
+	// be closed before it stops the postmasters, at most until their
+	// deadline less LeftoverGrace.
+	BeforePostgresStop func() <-chan struct{}
 	// OnStop, when set, is called on Run's goroutine when a stop begins. It
 	// must return at once: whatever it starts runs elsewhere (the Postgres
 	// drain check opens its monitor session then).

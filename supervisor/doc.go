@@ -44,7 +44,10 @@ leftovers' SIGTERM spare it and its processes, and once every other
 leftover is gone it alone gets SIGINT, then SIGKILL with its processes at
 the end of Config.Budget less Config.PostgresReserve (never sooner than
 Config.LeftoverGrace), counted from the stop or, without one, from the
-cleanup's start. Once a postmaster has been reaped, Run reads its
+cleanup's start. Config.BeforePostgresStop, when set, runs between the
+two, when the app is down and the server still answers (the drain
+verdict's moment); the postmasters wait for the channel it returns, at
+most until their deadline less Config.LeftoverGrace. Once a postmaster has been reaped, Run reads its
 pg_control (a small file read, on the loop) and logs its state in one
 line; Result.Postgres holds the outcomes.
 

@@ -70,6 +70,7 @@ func superviseHelper(args []string) int {
 	hooks := fs.Bool("hooks", false, "")
 	postgres := fs.Bool("postgres", true, "")
 	budget := fs.Duration("budget", 0, "")
+	holdPostgres := fs.Duration("hold-postgres", 0, "")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -100,6 +101,17 @@ func superviseHelper(args []string) int {
 		Args: fs.Args(), Plan: plan, LeftoverGrace: *leftover, Rewrite: rw, SecondStopKills: *secondKills,
 		StopSignals: mustSignals(*stops), ForwardToGroup: *group, ForwardURG: *urg, Logger: log,
 		PostgresStop: *postgres, Budget: *budget, PostgresReserve: time.Second,
+	}
+	if *holdPostgres > 0 {
+		cfg.BeforePostgresStop = func() <-chan struct{} {
+			fmt.Fprintln(os.Stderr, "hook: before postgres stop")
+			done := make(chan struct{})
+			time.AfterFunc(*holdPostgres, func() {
+				fmt.Fprintln(os.Stderr, "hook: verdict taken")
+				close(done)
+			})
+			return done
+		}
 	}
 	if *hooks {
 		cfg.OnStop = func() { fmt.Fprintln(os.Stderr, "hook: stop") }

@@ -161,3 +161,29 @@ func TestLeftoverPostmasterGetsTheBudget(t *testing.T) {
 		}
 	})
 }
+
+// BeforePostgresStop runs when the app is down and the postmaster still
+// runs; the postmaster gets SIGINT only once its channel is closed.
+func TestBeforePostgresStop(t *testing.T) {
+	forEachMode(t, func(t *testing.T, m mode) {
+		exe, data := fakePostgres(t)
+		r := startLastcall(t, m, nil, []string{"-budget", "20s", "-hold-postgres", "300ms"},
+			helperCmd("leave-postmaster", exe, data)...)
+		r.waitLine("left ")
+		r.waitLine("postmaster got SIGINT")
+		if got := r.wait(); got != 0 {
+			t.Errorf("exit code %d; stderr:\n%s", got, r.stderr)
+		}
+		log := r.stderr.String()
+		order := []string{"terminating leftovers", "hook: before postgres stop", "hook: verdict taken",
+			"stopping postgres: fast shutdown", "postgres exited"}
+		at := -1
+		for _, want := range order {
+			i := strings.Index(log, want)
+			if i <= at {
+				t.Fatalf("%q not after %q in the log:\n%s", want, order, log)
+			}
+			at = i
+		}
+	})
+}
