@@ -47,9 +47,11 @@ Config.LeftoverGrace), counted from the stop or, without one, from the
 cleanup's start. Config.BeforePostgresStop, when set, runs between the
 two, when the app is down and the server still answers (the drain
 verdict's moment); the postmasters wait for the channel it returns, at
-most until their deadline less Config.LeftoverGrace. Once a postmaster has been reaped, Run reads its
-pg_control (a small file read, on the loop) and logs its state in one
-line; Result.Postgres holds the outcomes.
+most until their deadline less Config.LeftoverGrace. Once a postmaster
+has been reaped, Run reads its pg_control (a small file read, on the
+loop) and logs its state in one line; Result.Postgres holds the outcomes.
+A postmaster child that exits before any stop began is never looked at,
+and gets no line.
 
 # Hooks
 
