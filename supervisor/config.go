@@ -22,8 +22,8 @@ type Config struct {
 	// signals to send and when, and when SIGKILL goes to the whole tree.
 	// A zero Plan sends the stop signal and SIGKILL at once.
 	Plan signals.StopPlan
-	// Budget and Platform describe where the plan came from; they are
-	// only logged.
+	// Budget, Platform and BudgetFrom describe where the plan came from,
+	// for the logs; Budget also bounds a postmaster's stop (PostgresStop).
 	Budget     time.Duration
 	Platform   string
 	BudgetFrom string
@@ -51,6 +51,26 @@ type Config struct {
 	// child runs as, with no capabilities. lastcall itself keeps its own, to
 	// reap and signal.
 	Credential *syscall.Credential
+	// PostgresStop stops PostgreSQL servers of the tree the way PostgreSQL
+	// wants: a postmaster child gets SIGINT (fast shutdown) for SIGTERM,
+	// unless Rewrite names the stop signal; a postmaster among the
+	// leftovers gets SIGINT once the other leftovers are gone, and SIGKILL
+	// only at the end of the Budget (less PostgresReserve), never before
+	// LeftoverGrace; its processes are spared SIGTERM and the plan's
+	// SIGKILL. Once a postmaster has exited, its pg_control says how it
+	// ended: see Result.Postgres.
+	PostgresStop bool
+	// PostgresReserve is what lastcall keeps at the end of the Budget after
+	// a postmaster's deadline: reaping, its verdicts, its exit.
+	PostgresReserve time.Duration
+	// BeforePostgresStop, when set, is called on Run's goroutine when the
+	// child and every other leftover are gone and postmasters among the
+	// leftovers are about to get SIGINT (see PostgresStop): the app is down
+	// and the server still answers, the moment for the drain verdict. It
+	// must return at once; when it returns a channel, Run waits for it to
+	// be closed before it stops the postmasters, at most until their
+	// deadline less LeftoverGrace.
+	BeforePostgresStop func() <-chan struct{}
 	// OnStop, when set, is called on Run's goroutine when a stop begins. It
 	// must return at once: whatever it starts runs elsewhere (the Postgres
 	// drain check opens its monitor session then).
@@ -77,6 +97,9 @@ type Result struct {
 	// Leftovers counts descendants that were still alive when the child
 	// exited and had to be terminated.
 	Leftovers int
+	// Postgres is how each PostgreSQL server that lastcall recognised in
+	// its tree ended (with Config.PostgresStop), in the order they exited.
+	Postgres []PostgresOutcome
 }
 
 // StartError reports a child that could not be started. Code is 127 when

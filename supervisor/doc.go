@@ -27,7 +27,31 @@ Config.SecondStopKills, escalates at once; it never moves the deadline.
 When the child has exited, by itself or not, descendants still alive get
 SIGTERM (and SIGCONT, in case they are stopped), then SIGKILL after
 Config.LeftoverGrace, and Run returns only when every one has been
-reaped. A stop signal during that wait kills them at once.
+reaped. A stop signal during that wait kills them at once (but for
+postmasters: see below). The log names the leftovers and every process a
+SIGKILL reached, by pid and command.
+
+# A PostgreSQL server in the tree
+
+With Config.PostgresStop, Run recognises PostgreSQL postmasters in its
+tree (see the internal pgserver package: from /proc, confirmed by the data
+directory's postmaster.pid). A postmaster child gets SIGINT (fast
+shutdown) where SIGTERM (smart shutdown, which waits for every client)
+would be forwarded, to its pid alone, unless Config.Rewrite names the stop
+signal or the plan's step names its own signal. A postmaster that is not
+the child is stopped after the child: the plan's SIGKILL and the
+leftovers' SIGTERM spare it and its processes, and once every other
+leftover is gone it alone gets SIGINT, then SIGKILL with its processes at
+the end of Config.Budget less Config.PostgresReserve (never sooner than
+Config.LeftoverGrace), counted from the stop or, without one, from the
+cleanup's start. Config.BeforePostgresStop, when set, runs between the
+two, when the app is down and the server still answers (the drain
+verdict's moment); the postmasters wait for the channel it returns, at
+most until their deadline less Config.LeftoverGrace. Once a postmaster
+has been reaped, Run reads its pg_control (a small file read, on the
+loop) and logs its state in one line; Result.Postgres holds the outcomes.
+A postmaster child that exits before any stop began is never looked at,
+and gets no line.
 
 # Hooks
 

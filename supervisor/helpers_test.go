@@ -25,18 +25,20 @@ const helperEnv = "LASTCALL_TEST_HELPER"
 
 // helpers are the programs the test binary plays, by name.
 var helpers = map[string]func(args []string) int{
-	"supervise":    superviseHelper,
-	"trap":         trapHelper,
-	"ignore-term":  ignoreTermHelper,
-	"exit":         exitHelper,
-	"spawn":        spawnHelper,
-	"orphans":      orphansHelper,
-	"grandchild":   grandchildHelper,
-	"leave-behind": leaveBehindHelper,
-	"exec-masked":  execMaskedHelper,
-	"ignore-tree":  ignoreTreeHelper,
-	"ignore-usr1":  ignoreUSR1Helper,
-	"ns-init":      nsInitHelper,
+	"supervise":        superviseHelper,
+	"trap":             trapHelper,
+	"ignore-term":      ignoreTermHelper,
+	"exit":             exitHelper,
+	"spawn":            spawnHelper,
+	"orphans":          orphansHelper,
+	"grandchild":       grandchildHelper,
+	"leave-behind":     leaveBehindHelper,
+	"exec-masked":      execMaskedHelper,
+	"ignore-tree":      ignoreTreeHelper,
+	"ignore-usr1":      ignoreUSR1Helper,
+	"fake-postmaster":  fakePostmasterHelper,
+	"leave-postmaster": leavePostmasterHelper,
+	"ns-init":          nsInitHelper,
 }
 
 func runHelper(name string, args []string) int {
@@ -67,6 +69,9 @@ func superviseHelper(args []string) int {
 	raise := fs.String("raise-before-start", "", "")
 	urg := fs.Bool("urg", false, "")
 	hooks := fs.Bool("hooks", false, "")
+	postgres := fs.Bool("postgres", true, "")
+	budget := fs.Duration("budget", 0, "")
+	holdPostgres := fs.Duration("hold-postgres", 0, "")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -96,6 +101,18 @@ func superviseHelper(args []string) int {
 	cfg := Config{
 		Args: fs.Args(), Plan: plan, LeftoverGrace: *leftover, Rewrite: rw, SecondStopKills: *secondKills,
 		StopSignals: mustSignals(*stops), ForwardToGroup: *group, ForwardURG: *urg, Logger: log,
+		PostgresStop: *postgres, Budget: *budget, PostgresReserve: time.Second,
+	}
+	if *holdPostgres > 0 {
+		cfg.BeforePostgresStop = func() <-chan struct{} {
+			fmt.Fprintln(os.Stderr, "hook: before postgres stop")
+			done := make(chan struct{})
+			time.AfterFunc(*holdPostgres, func() {
+				fmt.Fprintln(os.Stderr, "hook: verdict taken")
+				close(done)
+			})
+			return done
+		}
 	}
 	if *hooks {
 		cfg.OnStop = func() { fmt.Fprintln(os.Stderr, "hook: stop") }

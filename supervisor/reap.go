@@ -42,6 +42,9 @@ func (s *supervisor) reapAll() (hasChildren bool) {
 			if ce := s.log.Check(zap.DebugLevel, "reaped"); ce != nil {
 				ce.Write(zap.Int("pid", pid), zap.Int("exit_code", signals.ExitCode(ws)))
 			}
+			if len(s.pms) > 0 {
+				s.postmasterReaped(pid)
+			}
 		}
 	}
 }
@@ -66,16 +69,17 @@ func (s *supervisor) childExited(ws syscall.WaitStatus) {
 		s.stepTimer.Stop()
 		s.stepTimer = nil
 	}
+	s.childGone()
 }
 
 // signalTree sends sigs, in order, to every process lastcall is
-// responsible for and returns how many there were. It signals the fastest
-// way first, so that a SIGKILL lands on time: as PID 1, kill(-1), which
-// reaches everyone in the namespace but lastcall; otherwise the child's
-// process group, then every other descendant found in /proc, read once.
-// The count includes processes that die (and wait to be reaped) by the
-// time /proc is read.
-func (s *supervisor) signalTree(sigs ...syscall.Signal) int {
+// responsible for and returns them, as read from /proc once the signals
+// are sent. It signals the fastest way first, so that a SIGKILL lands on
+// time: as PID 1, kill(-1), which reaches everyone in the namespace but
+// lastcall; otherwise the child's process group, then every other
+// descendant found in /proc, read once. The list includes processes that
+// die (and wait to be reaped) by the time /proc is read.
+func (s *supervisor) signalTree(sigs ...syscall.Signal) []procfs.Stat {
 	for _, sig := range sigs {
 		switch {
 		case s.pid1:
@@ -88,8 +92,30 @@ func (s *supervisor) signalTree(sigs ...syscall.Signal) int {
 		}
 	}
 	tree := s.descendants()
+	if !s.pid1 {
+		s.signalEach(tree, sigs...)
+	}
+	return tree
+}
+
+// signalAllBut sends sigs, in order, to every live process of tree whose
+// pid spare does not hold, one by one (never kill(-1) or a group: that
+// would reach the spared), and returns those it signalled.
+func (s *supervisor) signalAllBut(tree []procfs.Stat, spare map[int]bool, sigs ...syscall.Signal) []procfs.Stat {
+	var targets []procfs.Stat
 	for _, p := range tree {
-		if s.pid1 || p.State == 'Z' || p.State == 'X' {
+		if !spare[p.PID] && p.State != 'Z' && p.State != 'X' {
+			targets = append(targets, p)
+		}
+	}
+	s.signalEach(targets, sigs...)
+	return targets
+}
+
+// signalEach sends sigs to every live process of procs through a pidfd.
+func (s *supervisor) signalEach(procs []procfs.Stat, sigs ...syscall.Signal) {
+	for _, p := range procs {
+		if p.State == 'Z' || p.State == 'X' {
 			continue
 		}
 		for _, sig := range sigs {
@@ -98,7 +124,6 @@ func (s *supervisor) signalTree(sigs ...syscall.Signal) int {
 			}
 		}
 	}
-	return len(tree)
 }
 
 // descendants lists lastcall's descendants, zombies included.
@@ -112,48 +137,4 @@ func (s *supervisor) descendants() []procfs.Stat {
 		return nil
 	}
 	return procfs.DescendantsOf(unix.Getpid(), procs)
-}
-
-// cleanUp runs once the child has exited: descendants still alive get
-// SIGTERM (and SIGCONT, in case they are stopped), then SIGKILL when the
-// leftover grace is over, and every one is reaped before it returns.
-func (s *supervisor) cleanUp() {
-	if !s.reapAll() {
-		return
-	}
-	if !s.pid1 && !s.ownProc {
-		s.log.Warn("descendants left, but /proc belongs to another PID namespace: leaving them",
-			zap.String("step", "leftovers"))
-		return
-	}
-	began := time.Now()
-	s.res.Leftovers = s.signalTree(syscall.SIGTERM, syscall.SIGCONT)
-	s.log.Info("terminating leftovers", zap.Int("processes", s.res.Leftovers), zap.String("signal", "SIGTERM"),
-		zap.Duration("leftover_grace", s.cfg.LeftoverGrace), zap.String("step", "leftovers"))
-	deadline := time.NewTimer(s.cfg.LeftoverGrace)
-	defer deadline.Stop()
-	killed := false
-	for s.reapAll() {
-		select {
-		case <-s.chld:
-		case sig := <-s.sigs:
-			if !s.stopSet[sig.(syscall.Signal)] {
-				s.log.Debug("no child to forward to", zap.String("signal", signals.Name(sig.(syscall.Signal))))
-				break
-			}
-			s.log.Info("stop signal during cleanup, killing leftovers now",
-				zap.String("signal", signals.Name(sig.(syscall.Signal))), zap.String("step", "leftovers"))
-			deadline.Reset(0)
-		case <-deadline.C:
-			n := s.signalTree(syscall.SIGKILL)
-			if !killed {
-				s.log.Warn("leftovers still alive, killed", zap.Int("processes", n), zap.String("signal", "SIGKILL"),
-					zap.Duration("elapsed", time.Since(began)), zap.String("step", "leftovers"))
-			}
-			killed = true
-			deadline.Reset(rekillInterval)
-		}
-	}
-	s.log.Info("leftovers gone", zap.Int("processes", s.res.Leftovers), zap.Duration("elapsed", time.Since(began)),
-		zap.String("step", "leftovers"))
 }

@@ -47,6 +47,9 @@ type supervisor struct {
 	nextStep  int            // the plan's next step to send
 	stepTimer *time.Timer    // fires at the next step or at the plan's KillAt
 	res       Result
+
+	pms         []*postmaster // the PostgreSQL servers recognised in the tree
+	childLooked bool          // the child was looked at as a postmaster
 }
 
 // Run starts the child described by cfg and supervises it until it and

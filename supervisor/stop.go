@@ -1,12 +1,14 @@
 package supervisor
 
 import (
+	"slices"
 	"syscall"
 	"time"
 
 	"go.uber.org/zap"
 	"golang.org/x/sys/unix"
 
+	"github.com/lastcall-dev/lastcall/internal/procfs"
 	"github.com/lastcall-dev/lastcall/signals"
 )
 
@@ -32,11 +34,15 @@ func (s *supervisor) stopSignal(sig syscall.Signal) {
 			err = s.send(sent)
 			s.nextStep = 1
 		}
-		s.log.Info("stop signal received", zap.String("signal", name), zap.Int("child_pid", s.childPid),
+		fields := []zap.Field{zap.String("signal", name), zap.Int("child_pid", s.childPid),
 			zap.String("plan", plan.String()), zap.Duration("grace", plan.KillAt-plan.Steps[0].At),
 			zap.Duration("budget", s.cfg.Budget), zap.String("budget_from", s.cfg.BudgetFrom),
 			zap.String("platform", s.cfg.Platform), zap.Time("kill_at", s.stopBegan.Add(plan.KillAt)),
-			zap.String("step", "stop"))
+			zap.String("step", "stop")}
+		if pg := s.postgresPlan(); pg != "" {
+			fields = append(fields, zap.String("postgres", pg))
+		}
+		s.log.Info("stop signal received", fields...)
 		if s.nextStep == 1 {
 			s.logForward(sent, err)
 		}
@@ -54,7 +60,7 @@ func (s *supervisor) stopSignal(sig syscall.Signal) {
 		s.nextStep = 1
 		s.armPlan()
 	default:
-		s.forward(s.cfg.Rewrite.Apply(sig))
+		s.forward(s.stopSignalFor(sig))
 	}
 }
 
@@ -92,12 +98,13 @@ func (s *supervisor) sendStep(step signals.StopStep) {
 }
 
 // stepSignal is the signal a step of the plan sends: its own, or, for 0,
-// the stop signal received, after the rewrite table.
+// the stop signal received, after the rewrite table (SIGINT for SIGTERM
+// when the child is a postmaster: see stopSignalFor).
 func (s *supervisor) stepSignal(step signals.StopStep) syscall.Signal {
 	if step.Signal != 0 {
 		return step.Signal
 	}
-	return s.cfg.Rewrite.Apply(s.stopSig)
+	return s.stopSignalFor(s.stopSig)
 }
 
 // forward sends sig to the child or its process group and logs it. Signal
@@ -106,11 +113,15 @@ func (s *supervisor) forward(sig syscall.Signal) {
 	s.logForward(sig, s.send(sig))
 }
 
-// send sends sig, unless it is 0, to the child or its process group.
+// send sends sig, unless it is 0, to the child or its process group; a
+// postmaster child alone gets it, since it stops its own processes.
 func (s *supervisor) send(sig syscall.Signal) error {
 	switch {
 	case sig == 0:
 		return nil
+	case s.childIsPostmaster():
+		s.postmasterSent(sig)
+		return unix.Kill(s.childPid, sig)
 	case s.cfg.ForwardToGroup:
 		return unix.Kill(-s.childPid, sig)
 	default:
@@ -148,15 +159,39 @@ func (s *supervisor) logForward(sig syscall.Signal, err error) {
 	}
 }
 
-// escalate sends SIGKILL to the whole tree.
+// escalate sends SIGKILL to the whole tree, but for the postmasters that
+// are not the child (and their processes): they are stopped once the child
+// is gone, with what is left of the budget. A second stop signal with
+// SecondStopKills spares nothing.
 func (s *supervisor) escalate(why string) {
 	if s.stepTimer != nil {
 		s.stepTimer.Stop()
 		s.stepTimer = nil
 	}
 	s.nextStep = len(s.cfg.Plan.Steps)
-	n := s.signalTree(syscall.SIGKILL)
-	s.log.Warn(why+", escalated to SIGKILL", zap.String("signal", "SIGKILL"),
-		zap.Int("child_pid", s.childPid), zap.Int("processes", n),
-		zap.Duration("elapsed", time.Since(s.stopBegan)), zap.String("step", "escalate"))
+	var spare []*postmaster
+	for _, pm := range s.pms {
+		if !pm.child && !pm.done && !s.cfg.SecondStopKills {
+			spare = append(spare, pm)
+		}
+	}
+	var killed []procfs.Stat
+	if len(spare) == 0 {
+		killed = s.signalTree(syscall.SIGKILL)
+	} else {
+		tree := s.descendants()
+		killed = s.signalAllBut(tree, spared(tree, spare), syscall.SIGKILL)
+	}
+	for _, pm := range s.pms {
+		if !pm.done && !slices.Contains(spare, pm) {
+			pm.killed = true
+		}
+	}
+	fields := []zap.Field{zap.String("signal", "SIGKILL"), zap.Int("child_pid", s.childPid),
+		zap.Int("processes", len(killed)), zap.Strings("killed", named(killed)),
+		zap.Duration("elapsed", time.Since(s.stopBegan)), zap.String("step", "escalate")}
+	if len(spare) > 0 {
+		fields = append(fields, zap.Strings("postgres_spared", namedPostmasters(spare)))
+	}
+	s.log.Warn(why+", escalated to SIGKILL", fields...)
 }

@@ -111,6 +111,11 @@ func setDBShowQuery(s *Settings, src source) (err error) {
 	return err
 }
 
+func setPostgresStop(s *Settings, src source) (err error) {
+	s.Config.PostgresStop, err = parseBool(src)
+	return err
+}
+
 func setDBCheck(s *Settings, src source) (err error) {
 	if s.DB.Check, err = healthcheck.ParseCheckMode(src.text); err != nil {
 		return src.invalid(src.spec.want)

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -37,6 +38,33 @@ func TestStopPlanFromPlatformAndFlags(t *testing.T) {
 		if plan.String() != tt.plan || (err != nil) != tt.tooLong || !strings.HasPrefix(platform.Name, tt.platform) {
 			t.Errorf("%s: plan %q, platform %q, err %v; want %q, %q, too long %v",
 				tt.name, plan, platform.Name, err, tt.plan, tt.platform, tt.tooLong)
+		}
+	}
+}
+
+// An unclean PostgreSQL server turns exit 0 into 5, whatever remapped it
+// to 0; a non-zero code stays, and a clean or unread server changes nothing.
+func TestPostgresExit(t *testing.T) {
+	clean := supervisor.PostgresOutcome{State: "shut down", Clean: true}
+	unclean := supervisor.PostgresOutcome{State: "in production"}
+	killedClean := supervisor.PostgresOutcome{State: "shut down", Clean: true, Killed: true}
+	unread := supervisor.PostgresOutcome{Err: errors.New("data directory unknown")}
+	tests := []struct {
+		code    int
+		servers []supervisor.PostgresOutcome
+		want    int
+	}{
+		{0, nil, 0},
+		{0, []supervisor.PostgresOutcome{clean}, 0},
+		{0, []supervisor.PostgresOutcome{clean, unclean}, ExitPostgresUnclean},
+		{0, []supervisor.PostgresOutcome{killedClean}, ExitPostgresUnclean},
+		{0, []supervisor.PostgresOutcome{unread}, 0},
+		{137, []supervisor.PostgresOutcome{unclean}, 137},
+		{3, []supervisor.PostgresOutcome{unclean}, 3},
+	}
+	for _, tt := range tests {
+		if got := postgresExit(tt.code, tt.servers); got != tt.want {
+			t.Errorf("postgresExit(%d, %+v) = %d, want %d", tt.code, tt.servers, got, tt.want)
 		}
 	}
 }

@@ -19,7 +19,8 @@ import (
 type Settings struct {
 	// Config is the supervisor's configuration as far as the command line
 	// sets it: Args, LeftoverGrace, StopSignals, SecondStopKills, Rewrite,
-	// ForwardToGroup and, with --user, Credential. Run fills in the rest.
+	// ForwardToGroup, PostgresStop and, with --user, Credential. Run fills
+	// in the rest.
 	Config supervisor.Config
 	// Stop is the stop plan's input as far as the command line sets it:
 	// Grace, GraceSet, PreStopDelay, Sequence. Run adds the budget.
@@ -60,6 +61,9 @@ var rootSpecs = []spec{
 		usage: "send these signals on a stop, with waits, instead of the stop signal and --grace: `LIST` like TERM,5s,INT,2s,KILL"},
 	{name: "rewrite", want: "FROM:TO signals like INT:TERM (TO 0 drops FROM)", wantEnv: "FROM:TO signals like INT:TERM,HUP:0",
 		setAll: setRewrite, usage: "rewrite forwarded signal `FROM:TO`, e.g. INT:TERM; TO 0 drops it (repeatable; env: comma-separated)"},
+	{name: "postgres-stop", def: "true", want: wantBool, set: setPostgresStop,
+		usage: "stop a PostgreSQL server in the tree as it wants: SIGINT (fast shutdown) for SIGTERM, after the app,\n" +
+			"with the rest of the budget; then read its pg_control, and exit 5 if it did not shut down cleanly: `true|false`"},
 	{name: "db-check", def: "off", want: healthcheck.WantCheckMode, set: setDBCheck,
 		usage: "Postgres drain check at shutdown: `off|local|server|both`"},
 	{name: "db-url", want: wantDBURL, set: func(s *Settings, src source) error { s.DB.URL = src.text; return nil },

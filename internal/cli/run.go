@@ -52,6 +52,7 @@ func Run(ctx context.Context, s Settings, env Env) int {
 	cfg.Signals = env.Signals
 	cfg.ForwardURG = AsyncPreemptOff(env.getenv("GODEBUG"))
 	cfg.Logger = logger
+	cfg.PostgresReserve = cleanupMargin + s.DB.Reserve()
 	if cfg.Credential != nil {
 		cfg.Env = withHome(os.Environ(), s.Home)
 	}
@@ -71,7 +72,8 @@ func Run(ctx context.Context, s Settings, env Env) int {
 // exitCode logs how the run ended and returns lastcall's exit code: the
 // start error's 126/127, ExitFailed when lastcall itself failed, else the
 // child's code after the remap, unless --db-strict turns a leak into
-// healthcheck.ExitLeaked.
+// healthcheck.ExitLeaked, or a PostgreSQL server that did not shut down
+// cleanly turns 0 into ExitPostgresUnclean.
 func exitCode(ctx context.Context, logger *zap.Logger, remap signals.Remap, check *healthcheck.Check,
 	res supervisor.Result, err error) int {
 	var startErr *supervisor.StartError
@@ -84,9 +86,9 @@ func exitCode(ctx context.Context, logger *zap.Logger, remap signals.Remap, chec
 		logger.Error("lastcall failed", zap.Int("exit_code", ExitFailed), zap.Error(err), zap.String("step", "start"))
 		return ExitFailed
 	}
-	code := check.Verdict(ctx, remap.Apply(res.ExitCode))
+	code := postgresExit(check.Verdict(ctx, remap.Apply(res.ExitCode)), res.Postgres)
 	level := zapcore.DebugLevel
-	if res.Stopped || res.Leftovers > 0 || res.Signaled {
+	if res.Stopped || res.Leftovers > 0 || res.Signaled || len(res.Postgres) > 0 {
 		level = zapcore.InfoLevel
 	}
 	logger.Log(level, "exit", zap.Int("exit_code", code), zap.Int("child_exit_code", res.ExitCode), zap.String("step", "exit"))
@@ -111,4 +113,19 @@ func armParentDeath(sig syscall.Signal, startPPID int, logger *zap.Logger) {
 		logger.Info("parent already gone", zap.String("signal", signals.Name(sig)), zap.String("step", "start"))
 		_ = unix.Kill(os.Getpid(), sig)
 	}
+}
+
+// postgresExit turns exit code 0 into ExitPostgresUnclean when a
+// PostgreSQL server of the tree did not shut down cleanly: remapping
+// cannot hide it. The supervisor has logged each server's end already.
+func postgresExit(code int, servers []supervisor.PostgresOutcome) int {
+	if code != 0 {
+		return code
+	}
+	for _, o := range servers {
+		if o.Unclean() {
+			return ExitPostgresUnclean
+		}
+	}
+	return code
 }

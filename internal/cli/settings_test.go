@@ -29,6 +29,7 @@ func TestResolveSettings(t *testing.T) {
 			LeftoverGrace: 2 * time.Second,
 			StopSignals:   []syscall.Signal{syscall.SIGTERM, syscall.SIGINT, syscall.SIGQUIT},
 			Rewrite:       signals.Rewrite{},
+			PostgresStop:  true,
 		},
 		Remap:     signals.Remap{},
 		LogLevel:  zapcore.InfoLevel,
@@ -86,6 +87,10 @@ func TestResolveSettings(t *testing.T) {
 				s.Config.Rewrite = signals.Rewrite{syscall.SIGINT: syscall.SIGTERM, syscall.SIGHUP: 0}
 				s.Config.SecondStopKills = true
 			})},
+		{"postgres stop off", []string{"--postgres-stop=false", "app"}, nil,
+			with(func(s *Settings) { s.Config.PostgresStop = false })},
+		{"postgres stop env", []string{"app"}, map[string]string{"LASTCALL_POSTGRES_STOP": "0"},
+			with(func(s *Settings) { s.Config.PostgresStop = false })},
 		{"db flags", []string{"--db-check", "both", "--db-url", "postgres://a@h/db", "--db-timeout", "2s", "--db-tag=false",
 			"--db-strict", "true", "--db-show-query", "1", "--wait-db", "30s", "app"}, map[string]string{"DATABASE_URL": "postgres://other"},
 			with(func(s *Settings) {

@@ -14,6 +14,10 @@ import (
 const (
 	ExitFailed = 1 // lastcall itself failed
 	ExitUsage  = 2 // a bad command line; the child never started
+	// ExitPostgresUnclean: a PostgreSQL server of the tree did not shut
+	// down cleanly (lastcall killed it, or its pg_control says so) and
+	// lastcall would otherwise exit 0, after --remap-exit and --db-strict.
+	ExitPostgresUnclean = 5
 )
 
 // UsageError is a bad command line: lastcall prints it as one line and

@@ -169,6 +169,8 @@ func TestUsageErrors(t *testing.T) {
 		{"wait-db without a URL", withChild("--wait-db", "5s"), nil, "--wait-db"},
 		{"bad db-timeout", withChild("--db-timeout", "0s"), nil, "--db-timeout"},
 		{"bad db-strict", withChild("--db-strict", "maybe"), nil, "--db-strict"},
+		{"bad postgres-stop", withChild("--postgres-stop", "maybe"), nil, "--postgres-stop"},
+		{"bad env postgres-stop", touchChild, []string{"LASTCALL_POSTGRES_STOP=soon"}, "LASTCALL_POSTGRES_STOP"},
 		{"bad env db-check", touchChild, []string{"LASTCALL_DB_CHECK=on"}, "LASTCALL_DB_CHECK"},
 		{"bad parent-death-signal", withChild("--parent-death-signal", "KILL"), nil, "--parent-death-signal"},
 		{"empty user (never root by accident)", withChild("--user="), nil, "--user"},

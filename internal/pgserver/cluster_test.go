@@ -83,7 +83,7 @@ func treeOf(t *testing.T, pid int) []int {
 	for _, e := range entries {
 		if p, err := strconv.Atoi(e.Name()); err == nil {
 			if st, err := readStat(p); err == nil {
-				children[st.ppid] = append(children[st.ppid], p)
+				children[st.PPID] = append(children[st.PPID], p)
 			}
 		}
 	}

@@ -60,10 +60,10 @@ func Identify(pid int) (pm Postmaster, ok bool, err error) {
 	if err != nil {
 		return Postmaster{}, false, ignoreGone(err)
 	}
-	if isPG, err := runsPostgres(pid, st.comm); err != nil || !isPG {
+	if isPG, err := runsPostgres(pid, st.Comm); err != nil || !isPG {
 		return Postmaster{}, false, ignoreGone(err)
 	}
-	if parentRunsPostgres(st.ppid) {
+	if parentRunsPostgres(st.PPID) {
 		return Postmaster{}, false, nil
 	}
 	candidates, denied := dataDirCandidates(pid)
@@ -73,7 +73,7 @@ func Identify(pid int) (pm Postmaster, ok bool, err error) {
 		case err != nil:
 			denied = append(denied, fmt.Errorf("postmaster.pid in %s (%s): %w", c.DataDir, c.Source, err))
 		case owner == pid:
-			return confirmAlive(c, st.start)
+			return confirmAlive(c, st.Start)
 		case owner == -pid: // postgres --single holds the directory
 			return Postmaster{}, false, nil
 		}
@@ -113,7 +113,7 @@ func parentRunsPostgres(ppid int) bool {
 	if err != nil {
 		return false
 	}
-	isPG, err := runsPostgres(ppid, st.comm)
+	isPG, err := runsPostgres(ppid, st.Comm)
 	return err == nil && isPG
 }
 
@@ -121,7 +121,7 @@ func parentRunsPostgres(ppid int) bool {
 // one first looked at (same start time): a pid recycled meanwhile is not.
 func confirmAlive(c Postmaster, start uint64) (Postmaster, bool, error) {
 	st, err := readStat(c.PID)
-	if err != nil || st.start != start {
+	if err != nil || st.Start != start {
 		return Postmaster{}, false, ignoreGone(err)
 	}
 	return c, true, nil

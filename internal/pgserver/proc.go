@@ -3,63 +3,28 @@ package pgserver
 import (
 	"bytes"
 	"errors"
-	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
+
+	"github.com/lastcall-dev/lastcall/internal/procfs"
 )
-
-// procStat is what Identify needs of /proc/PID/stat.
-type procStat struct {
-	ppid  int
-	start uint64 // start time in clock ticks after boot: with the pid, never repeats
-	state byte
-	comm  string
-}
-
-// parseStat parses /proc/PID/stat. The command name sits in parentheses and
-// may itself hold spaces and parentheses, so fields count from the last ')'.
-func parseStat(b []byte) (procStat, error) {
-	open := bytes.IndexByte(b, '(')
-	end := bytes.LastIndexByte(b, ')')
-	if open < 0 || end < open {
-		return procStat{}, errors.New("malformed stat")
-	}
-	// After ") ": state(0) ppid(1) ... starttime(19).
-	fields := bytes.Fields(b[end+1:])
-	if len(fields) < 20 || len(fields[0]) != 1 {
-		return procStat{}, errors.New("malformed stat: too few fields")
-	}
-	ppid, err := strconv.Atoi(string(fields[1]))
-	if err != nil {
-		return procStat{}, fmt.Errorf("malformed stat: ppid: %w", err)
-	}
-	start, err := strconv.ParseUint(string(fields[19]), 10, 64)
-	if err != nil {
-		return procStat{}, fmt.Errorf("malformed stat: starttime: %w", err)
-	}
-	return procStat{ppid: ppid, start: start, state: fields[0][0], comm: string(b[open+1 : end])}, nil
-}
 
 // procPath is /proc/PID/name.
 func procPath(pid int, name string) string { return "/proc/" + strconv.Itoa(pid) + "/" + name }
 
 // readStat reads a live process's stat; a zombie (or a dead process not
 // yet gone) reads as gone.
-func readStat(pid int) (procStat, error) {
-	b, err := os.ReadFile(procPath(pid, "stat"))
+func readStat(pid int) (procfs.Stat, error) {
+	st, err := procfs.ReadStat(pid)
 	if err != nil {
-		return procStat{}, err
+		return procfs.Stat{}, err
 	}
-	st, err := parseStat(b)
-	if err != nil {
-		return procStat{}, err
-	}
-	if st.state == 'Z' || st.state == 'X' {
-		return procStat{}, fs.ErrNotExist
+	if st.State == 'Z' || st.State == 'X' {
+		return procfs.Stat{}, fs.ErrNotExist
 	}
 	return st, nil
 }
