@@ -21,7 +21,8 @@
 //   - 2: usage error (one line on stderr naming the flag or variable; the
 //     child is never started)
 //   - 1: lastcall itself failed (an error that is not the child's)
-//   - 3: --db-strict and the drain check found a leak; 4: --wait-db gave up
+//   - 3: --db-strict and the drain check found a leak or a rollback; 4: --wait-db
+//     gave up; 5: a PostgreSQL server of the tree was not shut down cleanly
 //
 // # Logs
 //

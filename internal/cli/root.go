@@ -73,7 +73,7 @@ var rootSpecs = []spec{
 	{name: "db-tag", def: "true", want: wantBool, set: setDBTag,
 		usage: "tag the app's sessions with a per-instance PGAPPNAME (unless it sets one): `true|false`"},
 	{name: "db-strict", def: "false", want: wantBool, set: setDBStrict,
-		usage: "exit 3 when the drain check finds a leak and lastcall would exit 0 (after --remap-exit): `true|false`"},
+		usage: "exit 3 when the drain check finds a leak or a proven rollback and lastcall would exit 0 (after --remap-exit): `true|false`"},
 	{name: "db-show-query", def: "false", want: wantBool, set: setDBShowQuery,
 		usage: "log the query text of sessions left behind (it may hold data): `true|false`"},
 	{name: "wait-db", def: "0s", want: wantDuration, set: setWaitDB,
