@@ -156,7 +156,7 @@ func TestDockerStopPostgres(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	defer conn.Close()
+	defer func() { _ = conn.Close() }()
 
 	start := time.Now()
 	docker(t, "stop", "-t", "10", id)

@@ -248,41 +248,12 @@ func TestPgBouncerDrain(t *testing.T) {
 // the app's client, linked to a server connection.
 func bouncerRun(t *testing.T, c *pgtest.Cluster, b *pgBouncer, stop bool, flags []string, app string) (int, []map[string]any, string) {
 	t.Helper()
-	args := append([]string{"--db-check", "both", "--log-format", "json", "--log-level", "debug", "--grace", "2s"}, flags...)
-	cmd := exec.Command(lastcallBinary(t), append(args, "--", "sh", "-c", app)...)
-	cmd.Env = append(baseEnv(), "DATABASE_URL="+b.URL(c, c.Database))
-	stdin, keep, err := os.Pipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = keep.Close() }()
-	defer func() { _ = stdin.Close() }()
-	cmd.Stdin = stdin
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan struct{})
-	go func() {
-		_ = cmd.Wait()
-		close(done)
-	}()
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		<-done
-	})
+	a := startDrainApp(t, []string{"DATABASE_URL=" + b.URL(c, c.Database)}, flags, app)
 	if stop {
-		waitForBouncerClient(t, c, b, done)
-		_ = cmd.Process.Signal(syscall.SIGTERM)
+		waitForBouncerClient(t, c, b, a.done)
+		_ = a.cmd.Process.Signal(syscall.SIGTERM)
 	}
-	select {
-	case <-done:
-	case <-time.After(30 * time.Second):
-		t.Fatalf("lastcall did not exit in 30s")
-	}
-	raw := stderr.String()
-	return cmd.ProcessState.ExitCode(), parseJSONLines(raw), raw
+	return a.result(t)
 }
 
 // waitForBouncerClient waits until PgBouncer's SHOW CLIENTS lists an active
@@ -386,41 +357,62 @@ func TestPgBouncerPooled(t *testing.T) {
 // the app's stdin.
 func pooledRun(t *testing.T, c *pgtest.Cluster, b *pgBouncer, stop bool, flags []string, app string) (int, []map[string]any, string) {
 	t.Helper()
+	a := startDrainApp(t, []string{"DATABASE_URL=" + b.URL(c, c.Database), "LASTCALL_DB_URL=" + c.AppURL()}, flags, app)
+	waitForTaggedSessions(t, c, 1)
+	if stop {
+		_ = a.cmd.Process.Signal(syscall.SIGTERM)
+	} else if _, err := a.keep.WriteString("go\n"); err != nil {
+		t.Fatal(err)
+	}
+	return a.result(t)
+}
+
+// drainApp is lastcall running app in sh -c with the drain check on, JSON
+// logs at debug, and a stdin that stays open until the test ends (keep
+// writes to it).
+type drainApp struct {
+	cmd    *exec.Cmd
+	keep   *os.File
+	stderr *bytes.Buffer
+	done   chan struct{} // closed when lastcall has exited
+}
+
+func startDrainApp(t *testing.T, env, flags []string, app string) *drainApp {
+	t.Helper()
 	args := append([]string{"--db-check", "both", "--log-format", "json", "--log-level", "debug", "--grace", "2s"}, flags...)
 	cmd := exec.Command(lastcallBinary(t), append(args, "--", "sh", "-c", app)...)
-	cmd.Env = append(baseEnv(), "DATABASE_URL="+b.URL(c, c.Database), "LASTCALL_DB_URL="+c.AppURL())
+	cmd.Env = append(baseEnv(), env...)
 	stdin, keep, err := os.Pipe()
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer func() { _ = keep.Close() }()
-	defer func() { _ = stdin.Close() }()
-	cmd.Stdin = stdin
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
+	a := &drainApp{cmd: cmd, keep: keep, stderr: &bytes.Buffer{}, done: make(chan struct{})}
+	cmd.Stdin, cmd.Stderr = stdin, a.stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	done := make(chan struct{})
 	go func() {
 		_ = cmd.Wait()
-		close(done)
+		close(a.done)
 	}()
 	t.Cleanup(func() {
 		_ = cmd.Process.Kill()
-		<-done
+		<-a.done
+		_ = keep.Close()
+		_ = stdin.Close()
 	})
-	waitForTaggedSessions(t, c, 1)
-	if stop {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-	} else if _, err := keep.WriteString("go\n"); err != nil {
-		t.Fatal(err)
-	}
+	return a
+}
+
+// result waits for lastcall's exit (at most 30s) and returns its code and
+// its log lines.
+func (a *drainApp) result(t *testing.T) (int, []map[string]any, string) {
+	t.Helper()
 	select {
-	case <-done:
+	case <-a.done:
 	case <-time.After(30 * time.Second):
 		t.Fatalf("lastcall did not exit in 30s")
 	}
-	raw := stderr.String()
-	return cmd.ProcessState.ExitCode(), parseJSONLines(raw), raw
+	raw := a.stderr.String()
+	return a.cmd.ProcessState.ExitCode(), parseJSONLines(raw), raw
 }

@@ -56,7 +56,7 @@ func TestPostgresChildFastShutdown(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer db.Close()
-			defer conn.Close()
+			defer func() { _ = conn.Close() }()
 			ctx, cancel := withTimeout()
 			defer cancel()
 			if err := conn.PingContext(ctx); err != nil {
