@@ -249,17 +249,21 @@ func TestPostgresChildKilledRemapCannotHide(t *testing.T) {
 // checkpointerOf finds the checkpointer among the descendants of root.
 func checkpointerOf(t *testing.T, root int) procfs.Stat {
 	t.Helper()
-	procs, err := procfs.List()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, p := range procfs.DescendantsOf(root, procs) {
-		cmdline, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", p.PID))
-		if strings.HasPrefix(string(cmdline), "postgres: checkpointer") {
-			return p
+	// The postmaster starts its checkpointer, which sets its title, a
+	// moment after pg_ctl says the server is up: wait for it.
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		procs, err := procfs.List()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range procfs.DescendantsOf(root, procs) {
+			cmdline, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", p.PID))
+			if strings.HasPrefix(string(cmdline), "postgres: checkpointer") {
+				return p
+			}
 		}
 	}
-	t.Fatal("no checkpointer below lastcall")
+	t.Fatal("no checkpointer below lastcall within 30s")
 	return procfs.Stat{}
 }
 
