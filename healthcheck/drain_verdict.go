@@ -245,7 +245,9 @@ func (f drainFacts) counts(r DrainReport) DrainCounts {
 	c := DrainCounts{Seen: -1, RolledBack: -1, Pooled: -1, Holders: -1, Left: -1}
 	if f.server {
 		c.Seen = f.w.seen
-		if f.w.seen >= 0 { // the server answered before the exit: the app's sessions were followed
+		// The server answered before the exit, so the app's sessions were
+		// followed; a proven rollback counts whenever it was found.
+		if f.w.seen >= 0 || len(r.RolledBack) > 0 {
 			c.RolledBack = len(r.RolledBack)
 		}
 		if f.w.finalOK != nil {

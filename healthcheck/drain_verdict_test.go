@@ -112,6 +112,9 @@ func TestDecideCounts(t *testing.T) {
 		{"server only, pooled", drainFacts{server: true, w: watchState{seen: 2, answered: true, final: &left, finalOK: &left,
 			ends: map[sessionKey]clientEnd{keyOf(left.sessions[0]): {kind: endOutside, owners: []sockview.Owner{{PID: 5, Cmd: "pgcat"}}}}}},
 			DrainCounts{Seen: 2, RolledBack: 0, Pooled: 1, Holders: -1, Left: 0}},
+		{"first answer after the exit, a rollback proven", drainFacts{server: true, w: watchState{seen: -1, answered: true,
+			final: &left, finalOK: &left, ended: []endedTx{{RolledBack: RolledBack{Session: inTx}, status: pgconn.XactAborted}}}},
+			DrainCounts{Seen: -1, RolledBack: 1, Pooled: 0, Holders: -1, Left: 1}},
 		{"server never answered", drainFacts{server: true, local: true, w: watchState{seen: -1}},
 			DrainCounts{Seen: -1, RolledBack: -1, Pooled: -1, Holders: 0, Left: -1}},
 	}

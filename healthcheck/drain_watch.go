@@ -246,7 +246,7 @@ func (d *Drain) record(s drainSample, final bool, wr *watcher) (clean bool) {
 	w.last, w.check = s, wr.check
 	if s.serverOK {
 		w.lastOK = s
-		if !w.answered && d.exit == nil {
+		if !w.answered && (d.exit == nil || s.at.Before(d.exit.at)) { // asked before the exit, recorded since
 			w.seen = len(s.sessions)
 		}
 		w.answered = true
