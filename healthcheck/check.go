@@ -54,6 +54,9 @@ type Check struct {
 	log     *zap.Logger
 	strict  bool
 	timeout time.Duration
+	// early is closed once the verdict that AppDown took is in report.
+	early  chan struct{}
+	report DrainReport
 }
 
 // Prepare is the one entry point of the database features. It runs before
@@ -173,25 +176,62 @@ func (c *Check) ChildExited(alive []procfs.Process) {
 	}
 }
 
-// Verdict waits for the check's verdict, now that the tree is down, logs it
-// and returns lastcall's exit code: code (already remapped), or ExitLeaked
-// in strict mode when lastcall would exit 0 and the app left something
-// behind or lost work (a transaction the server proved rolled back).
+// AppDown takes the verdict now, while a PostgreSQL server of lastcall's
+// own tree still answers: the supervisor calls it (as
+// supervisor.Config.BeforePostgresStop) when the app and every other
+// leftover are gone and only postmasters are left. Taken after the server
+// had stopped, the verdict could not ask it what the app left behind. It
+// returns at once; the channel is closed when the verdict is in and
+// logged, and the supervisor stops the servers then.
+func (c *Check) AppDown() <-chan struct{} {
+	if c == nil || c.early != nil {
+		return nil
+	}
+	c.early = make(chan struct{})
+	go func() {
+		defer close(c.early)
+		c.report = c.take(context.Background())
+	}()
+	return c.early
+}
+
+// Verdict waits for the check's verdict, now that the tree is down (or
+// for the one AppDown took), logs it and returns lastcall's exit code:
+// code (already remapped), or ExitLeaked in strict mode when lastcall
+// would exit 0 and the app left something behind or lost work (a
+// transaction the server proved rolled back).
 func (c *Check) Verdict(ctx context.Context, code int) int {
 	if c == nil {
 		return code
 	}
-	// The timeout bounds the wait from now, the tree being down; the
-	// check's own hard deadline (the stop budget) bounds it too.
+	var r DrainReport
+	if c.early != nil {
+		select {
+		case <-c.early:
+		case <-ctx.Done():
+			c.d.Close() // the verdict returns at once then
+			<-c.early
+		}
+		r = c.report
+	} else {
+		r = c.take(ctx)
+	}
+	if c.strict && code == 0 && (r.Verdict == Leaked || len(r.RolledBack) > 0) {
+		return ExitLeaked
+	}
+	return code
+}
+
+// take waits for the verdict and logs it. The timeout bounds the wait from
+// now, the app being down; the check's own hard deadline (the stop budget)
+// bounds it too.
+func (c *Check) take(ctx context.Context) DrainReport {
 	vctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
 	r := c.d.Verdict(vctx)
 	c.d.Close()
 	logReport(c.log, r)
-	if c.strict && code == 0 && (r.Verdict == Leaked || len(r.RolledBack) > 0) {
-		return ExitLeaked
-	}
-	return code
+	return r
 }
 
 // waitForDB runs the wait before the child starts. It returns false when

@@ -79,7 +79,7 @@ func (s *supervisor) cleanUp() {
 		case <-c.hold:
 			s.release(c, "")
 		case <-timerC(c.holdTimer):
-			s.release(c, "waited for BeforePostgresStop until the postmasters' deadline less --leftover-grace")
+			s.release(c, "waited for "+s.beforeStopName()+" until the postmasters' deadline less --leftover-grace")
 		case <-s.chld:
 		case sig := <-s.sigs:
 			s.signalDuringCleanup(c, sig.(syscall.Signal))
@@ -187,7 +187,7 @@ func (s *supervisor) othersGone(c *cleanup) {
 	}
 	until := s.postgresDeadline(c.origin).Add(-s.cfg.LeftoverGrace)
 	c.holdTimer = time.NewTimer(time.Until(until))
-	s.log.Info("the app is down; postgres is stopped after BeforePostgresStop", zap.Time("at_the_latest", until),
+	s.log.Info("the app is down; postgres is stopped after "+s.beforeStopName(), zap.Time("at_the_latest", until),
 		zap.String("step", "postgres"))
 }
 

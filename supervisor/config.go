@@ -71,6 +71,10 @@ type Config struct {
 	// be closed before it stops the postmasters, at most until their
 	// deadline less LeftoverGrace.
 	BeforePostgresStop func() <-chan struct{}
+	// BeforePostgresStopName says what BeforePostgresStop waits for, in
+	// the plan line and the log ("the drain verdict"); "" means
+	// "BeforePostgresStop".
+	BeforePostgresStopName string
 	// OnStop, when set, is called on Run's goroutine when a stop begins. It
 	// must return at once: whatever it starts runs elsewhere (the Postgres
 	// drain check opens its monitor session then).

@@ -179,10 +179,22 @@ func (s *supervisor) postgresPlan() string {
 			plan += fmt.Sprintf("postmaster %d (%s) is the child: it gets %s", pm.PID, dataDirOf(pm), s.childGets())
 			continue
 		}
-		plan += fmt.Sprintf("postmaster %d (%s): SIGINT (fast shutdown) once the app has exited, SIGKILL at %v",
-			pm.PID, dataDirOf(pm), s.postgresDeadline(s.stopBegan).Sub(s.stopBegan).Round(time.Millisecond))
+		after := ""
+		if s.cfg.BeforePostgresStop != nil {
+			after = " and " + s.beforeStopName() + " is in"
+		}
+		plan += fmt.Sprintf("postmaster %d (%s): SIGINT (fast shutdown) once the app has exited%s, SIGKILL at %v",
+			pm.PID, dataDirOf(pm), after, s.postgresDeadline(s.stopBegan).Sub(s.stopBegan).Round(time.Millisecond))
 	}
 	return plan
+}
+
+// beforeStopName is what Config.BeforePostgresStop waits for, in words.
+func (s *supervisor) beforeStopName() string {
+	if s.cfg.BeforePostgresStopName != "" {
+		return s.cfg.BeforePostgresStopName
+	}
+	return "BeforePostgresStop"
 }
 
 // childGets says what a postmaster child gets from the plan's first step.

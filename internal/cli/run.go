@@ -64,6 +64,7 @@ func Run(ctx context.Context, s Settings, env Env) int {
 	cfg.Env = childEnv
 	if check != nil {
 		cfg.OnStop, cfg.OnChildExit = check.StopBegan, check.ChildExited
+		cfg.BeforePostgresStop, cfg.BeforePostgresStopName = check.AppDown, "the drain verdict"
 	}
 	res, err := supervisor.Run(ctx, cfg)
 	return exitCode(ctx, logger, s.Remap, check, res, err)

@@ -200,6 +200,9 @@ func startPGRun(t *testing.T, pid1 bool, args ...string) *pgRun {
 		close(r.exited)
 	}()
 	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("lastcall's output when the test failed:\n%s", r.log(t))
+		}
 		procs, _ := procfs.List()
 		for _, p := range procfs.DescendantsOf(cmd.Process.Pid, procs) {
 			_ = syscall.Kill(p.PID, syscall.SIGKILL)
