@@ -15,8 +15,9 @@ import (
 	"github.com/lastcall-dev/lastcall/internal/pgtest"
 )
 
-// buildPostgresImage builds a FROM scratch image that holds the static
-// lastcall and the installed PostgreSQL server: the postgres executable at
+// buildPostgresImage builds a FROM scratch image that holds lastcall
+// (copied from the repository's own image, buildLastcallImage) and the
+// installed PostgreSQL server: the postgres executable at
 // its own path, the shared libraries ldd names for it, its library
 // directory with plpgsql alone, its share directory (timezone
 // abbreviations), the UTC zone, and passwd and group entries for
@@ -25,7 +26,6 @@ import (
 func buildPostgresImage(t *testing.T, bin string) string {
 	t.Helper()
 	dir := t.TempDir()
-	copyTo(t, lastcallBinary(t), filepath.Join(dir, "lastcall"))
 	postgres := filepath.Join(bin, "postgres")
 	for _, path := range append([]string{postgres}, sharedLibraries(t, postgres)...) {
 		copyTo(t, path, filepath.Join(dir, path))
@@ -45,7 +45,8 @@ func buildPostgresImage(t *testing.T, bin string) string {
 	}
 	writeFile(t, filepath.Join(dir, "etc/passwd"), fmt.Sprintf("root:x:0:0::/:/nonexistent\npostgres:x:%s:%s::/:/nonexistent\n", u.Uid, u.Gid))
 	writeFile(t, filepath.Join(dir, "etc/group"), fmt.Sprintf("root:x:0:\npostgres:x:%s:\n", u.Gid))
-	writeFile(t, filepath.Join(dir, "Dockerfile"), "FROM scratch\nCOPY . /\nENTRYPOINT [\"/lastcall\"]\n")
+	writeFile(t, filepath.Join(dir, "Dockerfile"),
+		fmt.Sprintf("FROM scratch\nCOPY --from=%s /lastcall /lastcall\nCOPY . /\nENTRYPOINT [\"/lastcall\"]\n", buildLastcallImage(t)))
 	tag := fmt.Sprintf("lastcall-e2e-postgres:%d-%d", os.Getpid(), time.Now().UnixNano())
 	docker(t, "build", "-q", "-t", tag, dir)
 	t.Cleanup(func() { _ = exec.Command("docker", "rmi", "-f", tag).Run() })

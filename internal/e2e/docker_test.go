@@ -60,30 +60,47 @@ func dockerLogs(t *testing.T, id string) string {
 	return string(out)
 }
 
-// buildImage builds a FROM scratch image holding the static lastcall and
-// the test app from testdata/app, and removes it when the test ends.
-func buildImage(t *testing.T) string {
+// buildLastcallImage builds the repository's Dockerfile, the image that
+// holds lastcall alone, from the static lastcall and the repository's
+// .dockerignore, and removes it when the test ends. It checks that the
+// image holds nothing but the binary.
+func buildLastcallImage(t *testing.T) string {
 	t.Helper()
 	dir := t.TempDir()
-	lastcall, err := os.ReadFile(lastcallBinary(t))
+	copyTo(t, lastcallBinary(t), filepath.Join(dir, "lastcall"))
+	for _, name := range []string{"Dockerfile", ".dockerignore"} {
+		copyTo(t, filepath.Join(repoRoot, name), filepath.Join(dir, name))
+	}
+	tag := fmt.Sprintf("lastcall-e2e-bin:%d-%d", os.Getpid(), time.Now().UnixNano())
+	docker(t, "build", "-q", "-t", tag, dir)
+	t.Cleanup(func() { _ = exec.Command("docker", "rmi", "-f", tag).Run() })
+	st, err := os.Stat(filepath.Join(dir, "lastcall"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(dir, "lastcall"), lastcall, 0o755); err != nil {
-		t.Fatal(err)
+	if size := docker(t, "image", "inspect", "-f", "{{.Size}}", tag); size != fmt.Sprint(st.Size()) {
+		t.Errorf("the lastcall image holds %s bytes, the binary alone %d", size, st.Size())
 	}
+	return tag
+}
+
+// buildImage builds a FROM scratch image holding lastcall, copied from the
+// repository's own image (buildLastcallImage) as a user's Dockerfile
+// would, and the test app from testdata/app; it is removed when the test
+// ends.
+func buildImage(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
 	if _, err := goBuild(filepath.Join(dir, "app"), "./testdata/app"); err != nil {
 		t.Fatal(err)
 	}
-	dockerfile := `FROM scratch
-COPY lastcall /lastcall
+	dockerfile := fmt.Sprintf(`FROM scratch
+COPY --from=%s /lastcall /lastcall
 COPY app /app
 ENTRYPOINT ["/lastcall", "--"]
 CMD ["/app", "trap"]
-`
-	if err := os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte(dockerfile), 0o644); err != nil {
-		t.Fatal(err)
-	}
+`, buildLastcallImage(t))
+	writeFile(t, filepath.Join(dir, "Dockerfile"), dockerfile)
 	tag := fmt.Sprintf("lastcall-e2e:%d-%d", os.Getpid(), time.Now().UnixNano())
 	docker(t, "build", "-q", "-t", tag, dir)
 	t.Cleanup(func() { _ = exec.Command("docker", "rmi", "-f", tag).Run() })
