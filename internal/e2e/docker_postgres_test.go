@@ -3,7 +3,6 @@ package e2e
 import (
 	"bufio"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"os/user"
@@ -13,6 +12,7 @@ import (
 	"time"
 
 	"github.com/lastcall-dev/lastcall/internal/pgtest"
+	"github.com/lastcall-dev/lastcall/internal/testutil"
 )
 
 // buildPostgresImage builds a FROM scratch image that holds lastcall
@@ -28,16 +28,16 @@ func buildPostgresImage(t *testing.T, bin string) string {
 	dir := t.TempDir()
 	postgres := filepath.Join(bin, "postgres")
 	for _, path := range append([]string{postgres}, sharedLibraries(t, postgres)...) {
-		copyTo(t, path, filepath.Join(dir, path))
+		testutil.CopyFile(t, path, filepath.Join(dir, path))
 	}
 	// The server insists that its library directory exists; plpgsql is
 	// the one library a bare cluster may load.
 	plpgsql := filepath.Join(filepath.Dir(bin), "lib", "plpgsql.so")
-	copyTo(t, plpgsql, filepath.Join(dir, plpgsql))
+	testutil.CopyFile(t, plpgsql, filepath.Join(dir, plpgsql))
 	share := filepath.Join("/usr/share/postgresql", filepath.Base(filepath.Dir(bin)))
 	copyTree(t, share, filepath.Join(dir, share))
 	for _, zone := range []string{"/usr/share/zoneinfo/UTC", "/usr/share/zoneinfo/Etc/UTC"} {
-		copyTo(t, zone, filepath.Join(dir, zone))
+		testutil.CopyFile(t, zone, filepath.Join(dir, zone))
 	}
 	u, err := user.Lookup("postgres")
 	if err != nil {
@@ -75,34 +75,6 @@ func sharedLibraries(t *testing.T, exe string) []string {
 	return libs
 }
 
-// copyTo copies the file src (symbolic links followed) to dst, with its
-// mode, making dst's directories.
-func copyTo(t *testing.T, src, dst string) {
-	t.Helper()
-	in, err := os.Open(src)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer in.Close()
-	fi, err := in.Stat()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	out, err := os.OpenFile(dst, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, fi.Mode().Perm())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := io.Copy(out, in); err != nil {
-		t.Fatal(err)
-	}
-	if err := out.Close(); err != nil {
-		t.Fatal(err)
-	}
-}
-
 // copyTree copies the regular files below src to dst.
 func copyTree(t *testing.T, src, dst string) {
 	t.Helper()
@@ -111,7 +83,7 @@ func copyTree(t *testing.T, src, dst string) {
 			return err
 		}
 		rel, _ := filepath.Rel(src, path)
-		copyTo(t, path, filepath.Join(dst, rel))
+		testutil.CopyFile(t, path, filepath.Join(dst, rel))
 		return nil
 	})
 	if err != nil {

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/lastcall-dev/lastcall/internal/testutil"
 )
 
 // requireDocker skips the test when no Docker engine answers, unless
@@ -67,9 +69,9 @@ func dockerLogs(t *testing.T, id string) string {
 func buildLastcallImage(t *testing.T) string {
 	t.Helper()
 	dir := t.TempDir()
-	copyTo(t, lastcallBinary(t), filepath.Join(dir, "lastcall"))
+	testutil.CopyFile(t, lastcallBinary(t), filepath.Join(dir, "lastcall"))
 	for _, name := range []string{"Dockerfile", ".dockerignore"} {
-		copyTo(t, filepath.Join(repoRoot, name), filepath.Join(dir, name))
+		testutil.CopyFile(t, filepath.Join(repoRoot, name), filepath.Join(dir, name))
 	}
 	tag := fmt.Sprintf("lastcall-e2e-bin:%d-%d", os.Getpid(), time.Now().UnixNano())
 	docker(t, "build", "-q", "-t", tag, dir)

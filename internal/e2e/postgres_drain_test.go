@@ -27,62 +27,58 @@ import (
 // turns the app's remapped 0 into exit 3, and the server still shuts down
 // cleanly.
 func TestPostgresDrainVerdictBeforeServerStop(t *testing.T) {
-	requireUnshare(t)
 	requirePsql(t)
-	for _, m := range pgModes {
-		t.Run(m.name, func(t *testing.T) {
-			c := stoppedCluster(t)
-			app := c.appScript(t)
-			args := append([]string{"--stop-timeout", "60s", "--grace", "40s", "--db-check", "server", "--db-strict", "true",
-				"--remap-exit", "137:0",
-				"--db-url", c.AppURL(), "--log-format", "json", "--"},
-				c.allInOne("/bin/sh "+app, "listen_addresses=127.0.0.1")...)
-			r := startPGRun(t, m.pid1, args...)
-			c.waitAccepting(t)
-			if _, err := fmt.Fprintf(r.stdin, "CREATE TABLE work AS SELECT 1 AS n; BEGIN; UPDATE work SET n = 2;\n"); err != nil {
-				t.Fatal(err)
-			}
-			db := openSuperuser(t, c)
-			xactOpen := "SELECT count(*) FROM pg_stat_activity WHERE backend_xid IS NOT NULL AND state = 'idle in transaction'"
-			waitQuery(t, db, xactOpen, r)
+	eachPGMode(t, func(t *testing.T, c *pgCluster, pid1 bool) {
+		app := c.appScript(t)
+		args := append([]string{"--stop-timeout", "60s", "--grace", "40s", "--db-check", "server", "--db-strict", "true",
+			"--remap-exit", "137:0",
+			"--db-url", c.AppURL(), "--log-format", "json", "--"},
+			c.allInOne("/bin/sh "+app, "listen_addresses=127.0.0.1")...)
+		r := startPGRun(t, pid1, args...)
+		c.waitAccepting(t)
+		if _, err := fmt.Fprintf(r.stdin, "CREATE TABLE work AS SELECT 1 AS n; BEGIN; UPDATE work SET n = 2;\n"); err != nil {
+			t.Fatal(err)
+		}
+		db := openSuperuser(t, c)
+		xactOpen := "SELECT count(*) FROM pg_stat_activity WHERE backend_xid IS NOT NULL AND state = 'idle in transaction'"
+		waitQuery(t, db, xactOpen, r)
 
-			if err := syscall.Kill(r.lastcallPID(t), syscall.SIGTERM); err != nil {
-				t.Fatal(err)
-			}
-			// The app ignores SIGTERM. Once lastcall's monitor has run one
-			// sample to its end, the open transaction is on record: now
-			// the app dies.
-			sampled := fmt.Sprintf("SELECT count(*) FROM pg_stat_activity WHERE application_name = '%s' "+
-				"AND state = 'idle' AND query LIKE 'SELECT pid, application_name%%'", pgconn.MonitorAppName)
-			waitQuery(t, db, sampled, r)
-			_ = db.Close()
-			killApp(t, r)
+		if err := syscall.Kill(r.lastcallPID(t), syscall.SIGTERM); err != nil {
+			t.Fatal(err)
+		}
+		// The app ignores SIGTERM. Once lastcall's monitor has run one
+		// sample to its end, the open transaction is on record: now
+		// the app dies.
+		sampled := fmt.Sprintf("SELECT count(*) FROM pg_stat_activity WHERE application_name = '%s' "+
+			"AND state = 'idle' AND query LIKE 'SELECT pid, application_name%%'", pgconn.MonitorAppName)
+		waitQuery(t, db, sampled, r)
+		_ = db.Close()
+		killApp(t, r)
 
-			code, logs := r.wait(t, 2*time.Minute)
-			t.Logf("lastcall's log:\n%s", r.log(t))
-			if code != 3 {
-				t.Errorf("exit code %d, want 3 (the app's 137 remapped to 0, then --db-strict: the server rolled back its work)", code)
-			}
-			verdict := linesWith(logs, "drain verdict")
-			if len(verdict) != 1 || verdict[0]["rolled_back"] != 1.0 {
-				t.Fatalf("drain verdict %v, want one line with rolled_back 1", verdict)
-			}
-			if len(linesWith(logs, "the server rolled back a transaction of the app's")) != 1 {
-				t.Error("no line names the rolled-back transaction")
-			}
-			stop := linesWith(logs, "stop signal received")
-			if len(stop) != 1 || !strings.Contains(fmt.Sprint(stop[0]["postgres"]), "once the app has exited and the drain verdict is in") {
-				t.Errorf("the plan line does not say the postmaster is stopped after the verdict: %v", stop)
-			}
-			at := func(msg string) int {
-				return slices.IndexFunc(logs, func(l map[string]any) bool { return l["msg"] == msg })
-			}
-			if v, s := at("drain verdict"), at("stopping postgres: fast shutdown"); v < 0 || s < 0 || v > s {
-				t.Errorf("the verdict (line %d) must come before the postmaster's SIGINT (line %d)", v, s)
-			}
-			checkCleanEnd(t, c, logs)
-		})
-	}
+		code, logs := r.wait(t, 2*time.Minute)
+		t.Logf("lastcall's log:\n%s", r.log(t))
+		if code != 3 {
+			t.Errorf("exit code %d, want 3 (the app's 137 remapped to 0, then --db-strict: the server rolled back its work)", code)
+		}
+		verdict := linesWith(logs, "drain verdict")
+		if len(verdict) != 1 || verdict[0]["rolled_back"] != 1.0 {
+			t.Fatalf("drain verdict %v, want one line with rolled_back 1", verdict)
+		}
+		if len(linesWith(logs, "the server rolled back a transaction of the app's")) != 1 {
+			t.Error("no line names the rolled-back transaction")
+		}
+		stop := linesWith(logs, "stop signal received")
+		if len(stop) != 1 || !strings.Contains(fmt.Sprint(stop[0]["postgres"]), "once the app has exited and the drain verdict is in") {
+			t.Errorf("the plan line does not say the postmaster is stopped after the verdict: %v", stop)
+		}
+		at := func(msg string) int {
+			return slices.IndexFunc(logs, func(l map[string]any) bool { return l["msg"] == msg })
+		}
+		if v, s := at("drain verdict"), at("stopping postgres: fast shutdown"); v < 0 || s < 0 || v > s {
+			t.Errorf("the verdict (line %d) must come before the postmaster's SIGINT (line %d)", v, s)
+		}
+		checkCleanEnd(t, c, logs)
+	})
 }
 
 // appScript writes an app for allInOne: a shell that ignores SIGTERM and

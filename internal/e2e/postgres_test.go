@@ -12,11 +12,19 @@ import (
 	"github.com/lastcall-dev/lastcall/internal/procfs"
 )
 
-// pgModes are the two ways lastcall runs a server in these tests.
-var pgModes = []struct {
-	name string
-	pid1 bool
-}{{"subreaper", false}, {"pid1", true}}
+// eachPGMode runs test once as PID 1 (in a new PID namespace) and once as
+// a subreaper, the two ways lastcall runs a server in these tests, each
+// with a cluster of its own, shut down and ready to start.
+func eachPGMode(t *testing.T, test func(t *testing.T, c *pgCluster, pid1 bool)) {
+	t.Helper()
+	requireUnshare(t)
+	for _, m := range []struct {
+		name string
+		pid1 bool
+	}{{"subreaper", false}, {"pid1", true}} {
+		t.Run(m.name, func(t *testing.T) { test(t, stoppedCluster(t), m.pid1) })
+	}
+}
 
 // checkCleanEnd fails t unless lastcall said "shut down" for the cluster,
 // pg_controldata agrees, and the next start runs no crash recovery.
@@ -43,46 +51,42 @@ func checkCleanEnd(t *testing.T, c *pgCluster, logs []map[string]any) {
 // client until the SIGKILL. The cluster ends "shut down", the next start
 // runs no crash recovery, and lastcall exits 0.
 func TestPostgresChildFastShutdown(t *testing.T) {
-	requireUnshare(t)
-	for _, m := range pgModes {
-		t.Run(m.name, func(t *testing.T) {
-			c := stoppedCluster(t)
-			args := append([]string{"--stop-timeout", "10s", "--log-format", "json", "--",
-				c.bin + "/postgres", "-D", c.data}, c.serverOptions()...)
-			r := startPGRun(t, m.pid1, args...)
-			c.waitAccepting(t)
-			db, conn, err := pgtest.OpenConn(c.SocketDSN(pgtest.Superuser, "postgres"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer db.Close()
-			defer func() { _ = conn.Close() }()
-			ctx, cancel := withTimeout()
-			defer cancel()
-			if err := conn.PingContext(ctx); err != nil {
-				t.Fatal(err)
-			}
+	eachPGMode(t, func(t *testing.T, c *pgCluster, pid1 bool) {
+		args := append([]string{"--stop-timeout", "10s", "--log-format", "json", "--",
+			c.bin + "/postgres", "-D", c.data}, c.serverOptions()...)
+		r := startPGRun(t, pid1, args...)
+		c.waitAccepting(t)
+		db, conn, err := pgtest.OpenConn(c.SocketDSN(pgtest.Superuser, "postgres"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		defer func() { _ = conn.Close() }()
+		ctx, cancel := withTimeout()
+		defer cancel()
+		if err := conn.PingContext(ctx); err != nil {
+			t.Fatal(err)
+		}
 
-			start := time.Now()
-			if err := syscall.Kill(r.lastcallPID(t), syscall.SIGTERM); err != nil {
-				t.Fatal(err)
-			}
-			code, logs := r.wait(t, 30*time.Second)
-			t.Logf("lastcall's log, stopped after %v:\n%s", time.Since(start), r.log(t))
-			if code != 0 {
-				t.Errorf("exit code %d, want 0", code)
-			}
-			stop := linesWith(logs, "stop signal received")
-			if len(stop) != 1 || !strings.Contains(fmt.Sprint(stop[0]["postgres"]), "SIGINT") {
-				t.Errorf("the plan line does not say the postmaster gets SIGINT: %v", stop)
-			}
-			forwarded := linesWith(logs, "forwarded")
-			if len(forwarded) == 0 || forwarded[0]["signal"] != "SIGINT" {
-				t.Errorf("forwarded %v, want SIGINT", forwarded)
-			}
-			checkCleanEnd(t, c, logs)
-		})
-	}
+		start := time.Now()
+		if err := syscall.Kill(r.lastcallPID(t), syscall.SIGTERM); err != nil {
+			t.Fatal(err)
+		}
+		code, logs := r.wait(t, 30*time.Second)
+		t.Logf("lastcall's log, stopped after %v:\n%s", time.Since(start), r.log(t))
+		if code != 0 {
+			t.Errorf("exit code %d, want 0", code)
+		}
+		stop := linesWith(logs, "stop signal received")
+		if len(stop) != 1 || !strings.Contains(fmt.Sprint(stop[0]["postgres"]), "SIGINT") {
+			t.Errorf("the plan line does not say the postmaster gets SIGINT: %v", stop)
+		}
+		forwarded := linesWith(logs, "forwarded")
+		if len(forwarded) == 0 || forwarded[0]["signal"] != "SIGINT" {
+			t.Errorf("forwarded %v, want SIGINT", forwarded)
+		}
+		checkCleanEnd(t, c, logs)
+	})
 }
 
 // allInOne is the entrypoint of an image that holds its database: pg_ctl
@@ -100,75 +104,67 @@ func (c *pgCluster) allInOne(app string, settings ...string) []string {
 // shutdown checkpoint, not --leftover-grace (100ms here, far too short:
 // the old TERM, grace, KILL would have killed it mid-checkpoint).
 func TestPostgresLeftoverCheckpoints(t *testing.T) {
-	requireUnshare(t)
 	requirePsql(t)
-	for _, m := range pgModes {
-		t.Run(m.name, func(t *testing.T) {
-			c := stoppedCluster(t)
-			psql := fmt.Sprintf("%s/psql -X -q -v ON_ERROR_STOP=1 -h '%s' -p %d -U postgres -d postgres -c "+
-				`"CREATE TABLE ballast AS SELECT g, repeat('x', 500) AS pad FROM generate_series(1, 800000) g"`,
-				c.bin, c.SocketDir, c.Port)
-			args := append([]string{"--stop-timeout", "30s", "--leftover-grace", "100ms", "--log-format", "json", "--"},
-				c.allInOne(psql, "shared_buffers=768MB", "max_wal_size=4GB", "checkpoint_timeout=1h")...)
-			r := startPGRun(t, m.pid1, args...)
-			code, logs := r.wait(t, 2*time.Minute)
-			t.Logf("lastcall's log:\n%s", r.log(t))
-			if code != 0 {
-				t.Errorf("exit code %d, want 0", code)
-			}
-			stopping := linesWith(logs, "stopping postgres: fast shutdown")
-			if len(stopping) != 1 || stopping[0]["signal"] != "SIGINT" {
-				t.Errorf("no SIGINT to the postmaster: %v", stopping)
-			}
-			checkCleanEnd(t, c, logs)
-			line := postgresLine(t, logs)
-			took, err := time.ParseDuration(fmt.Sprint(line["since_sigint"]))
-			if err != nil || took < 100*time.Millisecond {
-				t.Errorf("the shutdown took %v (%v), within --leftover-grace: the test proves nothing", took, err)
-			}
-			t.Logf("the shutdown (its checkpoint) took %v", took)
-		})
-	}
+	eachPGMode(t, func(t *testing.T, c *pgCluster, pid1 bool) {
+		psql := fmt.Sprintf("%s/psql -X -q -v ON_ERROR_STOP=1 -h '%s' -p %d -U postgres -d postgres -c "+
+			`"CREATE TABLE ballast AS SELECT g, repeat('x', 500) AS pad FROM generate_series(1, 800000) g"`,
+			c.bin, c.SocketDir, c.Port)
+		args := append([]string{"--stop-timeout", "30s", "--leftover-grace", "100ms", "--log-format", "json", "--"},
+			c.allInOne(psql, "shared_buffers=768MB", "max_wal_size=4GB", "checkpoint_timeout=1h")...)
+		r := startPGRun(t, pid1, args...)
+		code, logs := r.wait(t, 2*time.Minute)
+		t.Logf("lastcall's log:\n%s", r.log(t))
+		if code != 0 {
+			t.Errorf("exit code %d, want 0", code)
+		}
+		stopping := linesWith(logs, "stopping postgres: fast shutdown")
+		if len(stopping) != 1 || stopping[0]["signal"] != "SIGINT" {
+			t.Errorf("no SIGINT to the postmaster: %v", stopping)
+		}
+		checkCleanEnd(t, c, logs)
+		line := postgresLine(t, logs)
+		took, err := time.ParseDuration(fmt.Sprint(line["since_sigint"]))
+		if err != nil || took < 100*time.Millisecond {
+			t.Errorf("the shutdown took %v (%v), within --leftover-grace: the test proves nothing", took, err)
+		}
+		t.Logf("the shutdown (its checkpoint) took %v", took)
+	})
 }
 
 // A postmaster whose checkpointer is frozen cannot finish its shutdown:
 // lastcall kills it and its processes at the end of the budget, says the
 // next start will run crash recovery, and exits 5 though the app exited 0.
 func TestPostgresLeftoverKilledAtDeadline(t *testing.T) {
-	requireUnshare(t)
-	for _, m := range pgModes {
-		t.Run(m.name, func(t *testing.T) {
-			c := stoppedCluster(t)
-			args := append([]string{"--stop-timeout", "4s", "--log-format", "json", "--"}, c.allInOne("cat")...)
-			r := startPGRun(t, m.pid1, args...)
-			c.postmasterPID(t)
-			freeze(t, checkpointerOf(t, r.cmd.Process.Pid))
-			began := time.Now()
-			_ = r.stdin.Close() // the app (cat) exits
-			code, logs := r.wait(t, 30*time.Second)
-			t.Logf("lastcall's log after %v:\n%s", time.Since(began), r.log(t))
-			if code != 5 {
-				t.Errorf("exit code %d, want 5", code)
-			}
-			killed := linesWith(logs, "postgres did not shut down within the budget, killed")
-			if len(killed) != 1 || !strings.Contains(fmt.Sprint(killed[0]["killed"]), "postgres") {
-				t.Errorf("no line naming the killed processes: %v", killed)
-			}
-			line := postgresLine(t, logs)
-			if line["level"] != "warn" || line["postgres_state"] != "in production" || line["killed"] != true ||
-				!strings.Contains(fmt.Sprint(line["msg"]), "the next start will run crash recovery") {
-				t.Errorf("postgres line %v; want a warning: in production, killed, crash recovery", line)
-			}
-			if got := c.state(t); got != "in production" {
-				t.Errorf("pg_controldata: %q, want in production", got)
-			}
-			if next := c.nextStart(t); !strings.Contains(next, "not properly shut down") {
-				t.Errorf("the next start ran no crash recovery:\n%s", next)
-			} else {
-				t.Logf("the next start:\n%s", next)
-			}
-		})
-	}
+	eachPGMode(t, func(t *testing.T, c *pgCluster, pid1 bool) {
+		args := append([]string{"--stop-timeout", "4s", "--log-format", "json", "--"}, c.allInOne("cat")...)
+		r := startPGRun(t, pid1, args...)
+		c.postmasterPID(t)
+		freeze(t, checkpointerOf(t, r.cmd.Process.Pid))
+		began := time.Now()
+		_ = r.stdin.Close() // the app (cat) exits
+		code, logs := r.wait(t, 30*time.Second)
+		t.Logf("lastcall's log after %v:\n%s", time.Since(began), r.log(t))
+		if code != 5 {
+			t.Errorf("exit code %d, want 5", code)
+		}
+		killed := linesWith(logs, "postgres did not shut down within the budget, killed")
+		if len(killed) != 1 || !strings.Contains(fmt.Sprint(killed[0]["killed"]), "postgres") {
+			t.Errorf("no line naming the killed processes: %v", killed)
+		}
+		line := postgresLine(t, logs)
+		if line["level"] != "warn" || line["postgres_state"] != "in production" || line["killed"] != true ||
+			!strings.Contains(fmt.Sprint(line["msg"]), "the next start will run crash recovery") {
+			t.Errorf("postgres line %v; want a warning: in production, killed, crash recovery", line)
+		}
+		if got := c.state(t); got != "in production" {
+			t.Errorf("pg_controldata: %q, want in production", got)
+		}
+		if next := c.nextStart(t); !strings.Contains(next, "not properly shut down") {
+			t.Errorf("the next start ran no crash recovery:\n%s", next)
+		} else {
+			t.Logf("the next start:\n%s", next)
+		}
+	})
 }
 
 // The all-in-one entrypoint stopped while the app runs, an app that
@@ -176,35 +172,31 @@ func TestPostgresLeftoverKilledAtDeadline(t *testing.T) {
 // postmaster, which then gets SIGINT and what is left of the budget, and
 // shuts down cleanly. The plan line says so up front.
 func TestPostgresSparedWhenTheAppIsKilled(t *testing.T) {
-	requireUnshare(t)
-	for _, m := range pgModes {
-		t.Run(m.name, func(t *testing.T) {
-			c := stoppedCluster(t)
-			args := append([]string{"--stop-timeout", "8s", "--grace", "1s", "--log-format", "json", "--"},
-				c.allInOne(appBinary(t)+" ignore-term")...)
-			r := startPGRun(t, m.pid1, args...)
-			c.postmasterPID(t)
-			waitForFile(t, r, "the app's ready line", "\nready\n")
-			if err := syscall.Kill(r.lastcallPID(t), syscall.SIGTERM); err != nil {
-				t.Fatal(err)
-			}
-			code, logs := r.wait(t, 30*time.Second)
-			t.Logf("lastcall's log:\n%s", r.log(t))
-			if code != 137 {
-				t.Errorf("exit code %d, want 137 (the app, killed)", code)
-			}
-			stop := linesWith(logs, "stop signal received")
-			if len(stop) != 1 || !strings.Contains(fmt.Sprint(stop[0]["postgres"]), "once the app has exited") {
-				t.Errorf("the plan line does not say when the postmaster stops: %v", stop)
-			}
-			esc := linesWith(logs, "grace period over, escalated to SIGKILL")
-			if len(esc) != 1 || !strings.Contains(fmt.Sprint(esc[0]["postgres_spared"]), c.data) ||
-				strings.Contains(fmt.Sprint(esc[0]["killed"]), "postgres") {
-				t.Errorf("the escalation killed postgres or did not say it spared it: %v", esc)
-			}
-			checkCleanEnd(t, c, logs)
-		})
-	}
+	eachPGMode(t, func(t *testing.T, c *pgCluster, pid1 bool) {
+		args := append([]string{"--stop-timeout", "8s", "--grace", "1s", "--log-format", "json", "--"},
+			c.allInOne(appBinary(t)+" ignore-term")...)
+		r := startPGRun(t, pid1, args...)
+		c.postmasterPID(t)
+		waitForFile(t, r, "the app's ready line", "\nready\n")
+		if err := syscall.Kill(r.lastcallPID(t), syscall.SIGTERM); err != nil {
+			t.Fatal(err)
+		}
+		code, logs := r.wait(t, 30*time.Second)
+		t.Logf("lastcall's log:\n%s", r.log(t))
+		if code != 137 {
+			t.Errorf("exit code %d, want 137 (the app, killed)", code)
+		}
+		stop := linesWith(logs, "stop signal received")
+		if len(stop) != 1 || !strings.Contains(fmt.Sprint(stop[0]["postgres"]), "once the app has exited") {
+			t.Errorf("the plan line does not say when the postmaster stops: %v", stop)
+		}
+		esc := linesWith(logs, "grace period over, escalated to SIGKILL")
+		if len(esc) != 1 || !strings.Contains(fmt.Sprint(esc[0]["postgres_spared"]), c.data) ||
+			strings.Contains(fmt.Sprint(esc[0]["killed"]), "postgres") {
+			t.Errorf("the escalation killed postgres or did not say it spared it: %v", esc)
+		}
+		checkCleanEnd(t, c, logs)
+	})
 }
 
 // waitForFile waits until lastcall's stderr (which the app shares) holds

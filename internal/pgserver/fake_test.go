@@ -1,13 +1,14 @@
 package pgserver
 
 import (
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"testing"
+
+	"github.com/lastcall-dev/lastcall/internal/testutil"
 )
 
 // fakeExes are copies of the test binary under the names that matter: a
@@ -26,7 +27,7 @@ func copyTestBinary(t *testing.T) fakeExes {
 	dir := worldReadableDir(t)
 	exes := fakeExes{filepath.Join(dir, "postgres"), filepath.Join(dir, "postmaster"), filepath.Join(dir, "lastcall-helper")}
 	for _, dst := range []string{exes.postgres, exes.postmaster, exes.other} {
-		copyFile(t, self, dst)
+		testutil.CopyFile(t, self, dst)
 	}
 	return exes
 }
@@ -44,25 +45,6 @@ func worldReadableDir(t *testing.T) string {
 		t.Fatal(err)
 	}
 	return dir
-}
-
-func copyFile(t *testing.T, src, dst string) {
-	t.Helper()
-	in, err := os.Open(src)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = in.Close() }()
-	out, err := os.OpenFile(dst, os.O_CREATE|os.O_WRONLY|os.O_EXCL, 0o755)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := io.Copy(out, in); err != nil {
-		t.Fatal(err)
-	}
-	if err := out.Close(); err != nil {
-		t.Fatal(err)
-	}
 }
 
 // fake is a hold helper to start: the executable, its arguments after the
