@@ -18,7 +18,7 @@ SIGQUIT by default) or when the context is done, and follows Config.Plan
 (see signals.StopPlan): an optional pre-stop delay during which the app
 keeps serving and gets every other signal, then the plan's signals at
 their offsets (by default the stop signal itself, after Config.Rewrite),
-then SIGKILL to the whole tree at the plan's KillAt: the child's process
+each followed by SIGCONT so that a stopped child acts on it, then SIGKILL to the whole tree at the plan's KillAt: the child's process
 group and every descendant of lastcall found in /proc (as PID 1, every
 process in the namespace, with kill(-1)). A second stop signal is
 forwarded again, ends a pre-stop delay at once, or, with
