@@ -124,6 +124,9 @@ most servers do.
 
 [Result].ExitCode is the child's exit code, or 128+N when signal N killed
 it. A [*StartError] carries 127 when the command was not found and 126
-when it was found but could not be executed.
+when it was found but could not be executed. A Config.Credential that the
+kernel would refuse (no CAP_SETUID or CAP_SETGID, setgroups denied in a
+user namespace, an id the namespace does not map) is a plain error, found
+before the fork: lastcall's own failure, not the command's.
 */
 package supervisor
