@@ -8,7 +8,6 @@ import (
 	"go.uber.org/zap"
 	"golang.org/x/sys/unix"
 
-	"github.com/lastcall-dev/lastcall/internal/procfs"
 	"github.com/lastcall-dev/lastcall/signals"
 )
 
@@ -195,13 +194,7 @@ func (s *supervisor) escalate(why string) {
 			spare = append(spare, pm)
 		}
 	}
-	var killed []procfs.Stat
-	if len(spare) == 0 {
-		killed = s.signalTree(syscall.SIGKILL)
-	} else {
-		tree := s.descendants()
-		killed = s.signalAllBut(tree, spared(tree, spare), syscall.SIGKILL)
-	}
+	killed, _ := s.sweep(spare, nil, syscall.SIGKILL)
 	for _, pm := range s.pms {
 		if !pm.done && !slices.Contains(spare, pm) {
 			pm.killed = true
