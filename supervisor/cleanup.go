@@ -1,6 +1,7 @@
 package supervisor
 
 import (
+	"errors"
 	"syscall"
 	"time"
 
@@ -21,57 +22,54 @@ type cleanup struct {
 	// othersLeft is true until every other leftover is gone or killed:
 	// postmasters are stopped after the app, while they still serve it.
 	othersLeft bool
-	killed     bool // the other leftovers got SIGKILL
+	deadline   time.Time  // the end of --leftover-grace: SIGKILL
+	killing    bool       // the deadline has come: every round is a SIGKILL
+	killed     bool       // the SIGKILL line was logged
+	termed     *signalled // what the SIGTERM rounds have reached
+	blind      bool       // the last round could not read /proc
+	abandoned  bool       // what is left is out of lastcall's reach
 	// hold, when not nil, is Config.BeforePostgresStop's channel: the
 	// postmasters get SIGINT when it is closed, or when holdTimer fires.
 	hold       <-chan struct{}
 	holdTimer  *time.Timer
-	grace      *time.Timer // --leftover-grace, then the re-kill interval
+	tick       *time.Timer // the next round: SIGTERM to new leftovers, or SIGKILL
 	pgKill     *time.Timer // the postmasters' deadline; nil until they get SIGINT
 	pgDeadline time.Time
 }
 
+// maxKillRounds bounds the SIGKILL rounds that run back to back at the
+// deadline, each finding what forked before the previous one's signals.
+const maxKillRounds = 5
+
 // cleanUp runs once the child has exited: descendants still alive get
-// SIGTERM (and SIGCONT, in case they are stopped), then SIGKILL when the
-// leftover grace is over, and every one is reaped before it returns.
+// SIGTERM (and SIGCONT, in case they are stopped), and so do those found
+// later, in a round every rekillInterval; at the end of the leftover grace
+// every one gets SIGKILL, and every one is reaped before it returns.
 // Postmasters among them, and their processes, are spared that: once the
 // others are gone, each postmaster alone gets SIGINT (fast shutdown), and
-// SIGKILL only at the end of the budget.
+// SIGKILL only at the end of the budget. Without a readable /proc only the
+// child's process group can be reached (everyone, as PID 1): what is left
+// outside it once that group is empty is left, with a warning.
 func (s *supervisor) cleanUp() {
 	defer s.postmastersGone()
 	if !s.reapAll() {
 		return
 	}
-	if !s.pid1 && !s.ownProc {
-		s.log.Warn("descendants left, but /proc belongs to another PID namespace: leaving them",
-			zap.String("step", "leftovers"))
-		return
-	}
-	c := &cleanup{began: time.Now(), origin: s.stopBegan}
+	c := &cleanup{began: time.Now(), origin: s.stopBegan, termed: newSignalled()}
 	if c.origin.IsZero() {
 		c.origin = c.began
 	}
-	tree := s.descendants()
+	c.deadline = c.began.Add(s.cfg.LeftoverGrace)
 	if s.cfg.PostgresStop {
-		c.pms = s.findPostmasters(tree)
+		c.pms = s.findPostmasters(s.descendants())
 	}
-	var others []procfs.Stat
-	if len(c.pms) == 0 {
-		others = s.signalTree(syscall.SIGTERM, syscall.SIGCONT)
-	} else {
-		others = s.signalAllBut(tree, spared(tree, c.pms), syscall.SIGTERM, syscall.SIGCONT)
-	}
+	others := s.terminate(c)
 	s.res.Leftovers = len(others) + len(c.pms)
-	fields := []zap.Field{zap.Int("processes", s.res.Leftovers), zap.Strings("leftovers", named(others)),
-		zap.String("signal", "SIGTERM"), zap.Duration("leftover_grace", s.cfg.LeftoverGrace), zap.String("step", "leftovers")}
-	if len(c.pms) > 0 {
-		fields = append(fields, zap.Strings("postgres", namedPostmasters(c.pms)))
-	}
-	s.log.Info("terminating leftovers", fields...)
-	c.grace = time.NewTimer(s.cfg.LeftoverGrace)
-	defer c.grace.Stop()
+	s.logTerminating(c, others)
+	c.tick = time.NewTimer(min(rekillInterval, s.cfg.LeftoverGrace))
+	defer c.tick.Stop()
 	c.othersLeft = len(c.pms) > 0
-	for s.reapAll() {
+	for s.reapAll() && !s.outOfReach(c) {
 		if c.othersLeft && !s.othersAlive(c) {
 			s.othersGone(c)
 		}
@@ -83,8 +81,8 @@ func (s *supervisor) cleanUp() {
 		case <-s.chld:
 		case sig := <-s.sigs:
 			s.signalDuringCleanup(c, sig.(syscall.Signal))
-		case <-c.grace.C:
-			s.killOthers(c)
+		case <-c.tick.C:
+			s.nextRound(c)
 		case <-timerC(c.pgKill):
 			s.killPostmasters(c)
 		}
@@ -94,13 +92,74 @@ func (s *supervisor) cleanUp() {
 			t.Stop()
 		}
 	}
-	s.log.Info("leftovers gone", zap.Int("processes", s.res.Leftovers), zap.Duration("elapsed", time.Since(c.began)),
-		zap.String("step", "leftovers"))
+	if !c.abandoned {
+		s.log.Info("leftovers gone", zap.Int("processes", s.res.Leftovers), zap.Duration("elapsed", time.Since(c.began)),
+			zap.String("step", "leftovers"))
+	}
 }
 
-// othersAlive reports whether a leftover that is no postmaster's is alive.
+// terminate sends SIGTERM and SIGCONT to every leftover the earlier rounds
+// have not reached, but the postmasters, and returns them.
+func (s *supervisor) terminate(c *cleanup) []procfs.Stat {
+	found, ok := s.sweep(s.pendingPostmasters(c), c.termed, syscall.SIGTERM, syscall.SIGCONT)
+	c.blind = !ok
+	return found
+}
+
+func (s *supervisor) logTerminating(c *cleanup, others []procfs.Stat) {
+	msg := "terminating leftovers"
+	fields := []zap.Field{zap.Int("processes", s.res.Leftovers), zap.Strings("leftovers", named(others)),
+		zap.String("signal", "SIGTERM"), zap.Duration("leftover_grace", s.cfg.LeftoverGrace), zap.String("step", "leftovers")}
+	if c.blind && !s.pid1 {
+		msg = "terminating leftovers in the child's process group"
+		fields = append(fields[2:], zap.Int("pgid", s.childPid))
+	}
+	if len(c.pms) > 0 {
+		fields = append(fields, zap.Strings("postgres", namedPostmasters(c.pms)))
+	}
+	s.log.Info(msg, fields...)
+}
+
+// nextRound runs every rekillInterval: before the deadline, SIGTERM to the
+// leftovers forked since the last round (a loop that forks and exits gets
+// it in every generation); from the deadline on, SIGKILL to all of them.
+func (s *supervisor) nextRound(c *cleanup) {
+	if c.killing || !time.Now().Before(c.deadline) {
+		s.killOthers(c)
+		return
+	}
+	if found := s.terminate(c); len(found) > 0 {
+		s.log.Debug("terminating leftovers found since", zap.Strings("leftovers", named(found)),
+			zap.String("signal", "SIGTERM"), zap.String("step", "leftovers"))
+	}
+	c.tick.Reset(min(rekillInterval, time.Until(c.deadline)))
+}
+
+// outOfReach reports whether what lastcall can still reach without /proc
+// is gone: the child's process group is empty, and /proc is missing for
+// good or the deadline's SIGKILL went out. The rest, in sessions of their
+// own, lastcall can neither find nor signal: it says so and leaves them.
+func (s *supervisor) outOfReach(c *cleanup) bool {
+	if s.pid1 || !c.blind || (s.ownProc && !c.killing) || s.childGroupAlive() {
+		return false
+	}
+	why := s.procErr
+	if why == nil {
+		why = errors.New("/proc could not be read")
+	}
+	s.log.Warn("descendants left outside the child's process group, which lastcall cannot find: leaving them",
+		zap.NamedError("why", why), zap.Duration("elapsed", time.Since(c.began)), zap.String("step", "leftovers"))
+	c.abandoned = true
+	return true
+}
+
+// othersAlive reports whether a leftover that is no postmaster's is alive
+// (or might be: /proc cannot be read).
 func (s *supervisor) othersAlive(c *cleanup) bool {
-	tree := s.descendants()
+	_, tree, ok := s.scan()
+	if !ok {
+		return true
+	}
 	spare := spared(tree, c.pms)
 	for _, p := range tree {
 		if !spare[p.PID] && p.State != 'Z' && p.State != 'X' {
@@ -121,7 +180,8 @@ func (s *supervisor) signalDuringCleanup(c *cleanup, sig syscall.Signal) {
 	}
 	s.log.Info("stop signal during cleanup, killing leftovers now",
 		zap.String("signal", signals.Name(sig)), zap.String("step", "leftovers"))
-	c.grace.Reset(0)
+	c.deadline = time.Now()
+	c.tick.Reset(0)
 	second := !s.stopBegan.IsZero()
 	if !second {
 		s.stopBegan = time.Now()
@@ -140,15 +200,27 @@ func (s *supervisor) signalDuringCleanup(c *cleanup, sig syscall.Signal) {
 }
 
 // killOthers sends SIGKILL to every leftover that is no postmaster's, when
-// the leftover grace is over (and again every rekillInterval, for those
-// forked meanwhile); then the postmasters' turn comes.
+// the leftover grace is over, in rounds back to back until one finds
+// nothing new (and again every rekillInterval, for whatever forked
+// meanwhile); then the postmasters' turn comes.
 func (s *supervisor) killOthers(c *cleanup) {
+	c.killing = true
 	var killed []procfs.Stat
-	if spare := s.pendingPostmasters(c); len(spare) == 0 {
-		killed = s.signalTree(syscall.SIGKILL)
-	} else {
-		tree := s.descendants()
-		killed = s.signalAllBut(tree, spared(tree, spare), syscall.SIGKILL)
+	reached := make(map[pidKey]bool)
+	for range maxKillRounds {
+		found, ok := s.sweep(s.pendingPostmasters(c), nil, syscall.SIGKILL)
+		c.blind = !ok
+		fresh := false
+		for _, p := range found {
+			if k := (pidKey{p.PID, p.Start}); !reached[k] {
+				reached[k] = true
+				killed = append(killed, p)
+				fresh = fresh || p.State != 'Z'
+			}
+		}
+		if !fresh {
+			break
+		}
 	}
 	if !c.killed && len(killed) > 0 {
 		s.log.Warn("leftovers still alive, killed", zap.Int("processes", len(killed)), zap.Strings("killed", named(killed)),
@@ -158,97 +230,5 @@ func (s *supervisor) killOthers(c *cleanup) {
 	if c.othersLeft {
 		s.othersGone(c)
 	}
-	c.grace.Reset(rekillInterval)
-}
-
-// pendingPostmasters are the postmasters of c not yet killed or gone.
-func (s *supervisor) pendingPostmasters(c *cleanup) []*postmaster {
-	var out []*postmaster
-	for _, pm := range c.pms {
-		if !pm.done && !pm.killed {
-			out = append(out, pm)
-		}
-	}
-	return out
-}
-
-// othersGone runs once every leftover that is no postmaster's is gone or
-// killed: the postmasters' turn, after Config.BeforePostgresStop.
-func (s *supervisor) othersGone(c *cleanup) {
-	c.othersLeft = false
-	if s.cfg.BeforePostgresStop == nil || len(s.pendingPostmasters(c)) == 0 {
-		s.stopPostmasters(c)
-		return
-	}
-	c.hold = s.cfg.BeforePostgresStop()
-	if c.hold == nil {
-		s.stopPostmasters(c)
-		return
-	}
-	until := s.postgresDeadline(c.origin).Add(-s.cfg.LeftoverGrace)
-	c.holdTimer = time.NewTimer(time.Until(until))
-	s.log.Info("the app is down; postgres is stopped after "+s.beforeStopName(), zap.Time("at_the_latest", until),
-		zap.String("step", "postgres"))
-}
-
-// release ends the wait for BeforePostgresStop and stops the postmasters.
-func (s *supervisor) release(c *cleanup, why string) {
-	if c.hold == nil && c.holdTimer == nil {
-		return
-	}
-	c.hold = nil
-	if c.holdTimer != nil {
-		c.holdTimer.Stop()
-		c.holdTimer = nil
-	}
-	if why != "" {
-		s.log.Warn("stopping postgres without waiting any longer", zap.String("why", why), zap.String("step", "postgres"))
-	}
-	s.stopPostmasters(c)
-}
-
-// stopPostmasters sends SIGINT (fast shutdown) to each postmaster alone,
-// and SIGCONT in case it is stopped, and arms their deadline.
-func (s *supervisor) stopPostmasters(c *cleanup) {
-	c.othersLeft = false
-	c.pgDeadline = s.postgresDeadline(c.origin)
-	c.pgKill = time.NewTimer(time.Until(c.pgDeadline))
-	for _, pm := range s.pendingPostmasters(c) {
-		err := signalProc(procfs.Stat{PID: pm.PID, Start: pm.start}, syscall.SIGINT)
-		if err == nil {
-			_ = signalProc(procfs.Stat{PID: pm.PID, Start: pm.start}, syscall.SIGCONT)
-		}
-		if pm.stopSent.IsZero() {
-			pm.stopSent = time.Now()
-		}
-		fields := []zap.Field{zap.Int("pid", pm.PID), zap.String("data_dir", pm.DataDir),
-			zap.String("signal", "SIGINT"), zap.Time("kill_at", c.pgDeadline),
-			zap.Duration("budget_left", time.Until(c.pgDeadline).Round(time.Millisecond)), zap.String("step", "postgres")}
-		if err != nil {
-			s.log.Warn("stopping postgres: fast shutdown failed", append(fields, zap.Error(err))...)
-			continue
-		}
-		s.log.Info("stopping postgres: fast shutdown", fields...)
-	}
-}
-
-// killPostmasters sends SIGKILL to every postmaster still running and to
-// its processes, when their share of the budget is over.
-func (s *supervisor) killPostmasters(c *cleanup) {
-	pending := s.pendingPostmasters(c)
-	tree := s.descendants()
-	var victims []procfs.Stat
-	for _, pm := range pending {
-		pm.killed = true
-		victims = append(victims, procfs.Stat{PID: pm.PID, Start: pm.start, Comm: "postgres"})
-		victims = append(victims, procfs.DescendantsOf(pm.PID, tree)...)
-	}
-	s.signalEach(victims, syscall.SIGKILL)
-	if len(pending) > 0 {
-		s.log.Warn("postgres did not shut down within the budget, killed", zap.Strings("postgres", namedPostmasters(pending)),
-			zap.Int("processes", len(victims)), zap.Strings("killed", named(victims)), zap.String("signal", "SIGKILL"),
-			zap.Duration("elapsed", time.Since(c.began)), zap.String("step", "postgres"))
-	}
-	c.killed = true  // logged here: killOthers need not name them again
-	c.grace.Reset(0) // from now on, everything left is killed, again and again
+	c.tick.Reset(rekillInterval)
 }

@@ -18,16 +18,21 @@ SIGQUIT by default) or when the context is done, and follows Config.Plan
 (see signals.StopPlan): an optional pre-stop delay during which the app
 keeps serving and gets every other signal, then the plan's signals at
 their offsets (by default the stop signal itself, after Config.Rewrite),
-then SIGKILL to the whole tree at the plan's KillAt: the child's process
+each followed by SIGCONT so that a stopped child acts on it, then SIGKILL to the whole tree at the plan's KillAt: the child's process
 group and every descendant of lastcall found in /proc (as PID 1, every
 process in the namespace, with kill(-1)). A second stop signal is
 forwarded again, ends a pre-stop delay at once, or, with
 Config.SecondStopKills, escalates at once; it never moves the deadline.
 
 When the child has exited, by itself or not, descendants still alive get
-SIGTERM (and SIGCONT, in case they are stopped), then SIGKILL after
-Config.LeftoverGrace, and Run returns only when every one has been
-reaped. A stop signal during that wait kills them at once (but for
+SIGTERM (and SIGCONT, in case they are stopped), and so do those found in
+a later round (one every 100 ms), then SIGKILL after
+Config.LeftoverGrace, in rounds until one finds nothing new, and Run
+returns only when every one has been reaped. A process group whose every
+member is a leftover is signalled as a group: kill(2) on a group is
+atomic with fork, so a leftover that forks and exits in a loop is caught
+by the first round that sees any member of its group, and the deadline
+holds. A stop signal during that wait kills them at once (but for
 postmasters: see below). The log names the leftovers and every process a
 SIGKILL reached, by pid and command.
 
@@ -73,8 +78,13 @@ child subreaper with prctl(PR_SET_CHILD_SUBREAPER), so that orphans of
 its tree are reparented to it rather than to init; it warns when that
 fails. It then finds descendants by walking parent links in /proc, and
 signals each through a pidfd after checking the process's start time, so
-that a pid recycled since the scan is never signalled. If /proc belongs
-to another PID namespace, lastcall warns and leaves the tree alone.
+that a pid recycled since the scan is never signalled (lastcall's own
+children, whose pids cannot be reused before it reaps them, by pid when
+every descriptor is in use). Without a /proc it can read (not mounted,
+another PID namespace's, every descriptor in use: said once), it signals
+the child's process group, which kill(-pgid) reaches without /proc; once
+that group is empty, what is left in sessions of its own is out of reach,
+and Run says so and returns instead of waiting for it.
 
 # Signals that are not forwarded
 
@@ -124,6 +134,9 @@ most servers do.
 
 [Result].ExitCode is the child's exit code, or 128+N when signal N killed
 it. A [*StartError] carries 127 when the command was not found and 126
-when it was found but could not be executed.
+when it was found but could not be executed. A Config.Credential that the
+kernel would refuse (no CAP_SETUID or CAP_SETGID, setgroups denied in a
+user namespace, an id the namespace does not map) is a plain error, found
+before the fork: lastcall's own failure, not the command's.
 */
 package supervisor

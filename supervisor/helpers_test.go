@@ -39,6 +39,9 @@ var helpers = map[string]func(args []string) int{
 	"fake-postmaster":  fakePostmasterHelper,
 	"leave-postmaster": leavePostmasterHelper,
 	"ns-init":          nsInitHelper,
+	"leave":            leaveHelper,
+	"fork-loop":        forkLoopHelper,
+	"fork-loop-ignore": func([]string) int { return forkLoopHelper([]string{"ignore"}) },
 }
 
 func runHelper(name string, args []string) int {

@@ -6,9 +6,7 @@ import (
 	"time"
 
 	"go.uber.org/zap"
-	"golang.org/x/sys/unix"
 
-	"github.com/lastcall-dev/lastcall/internal/procfs"
 	"github.com/lastcall-dev/lastcall/signals"
 )
 
@@ -70,71 +68,4 @@ func (s *supervisor) childExited(ws syscall.WaitStatus) {
 		s.stepTimer = nil
 	}
 	s.childGone()
-}
-
-// signalTree sends sigs, in order, to every process lastcall is
-// responsible for and returns them, as read from /proc once the signals
-// are sent. It signals the fastest way first, so that a SIGKILL lands on
-// time: as PID 1, kill(-1), which reaches everyone in the namespace but
-// lastcall; otherwise the child's process group, then every other
-// descendant found in /proc, read once. The list includes processes that
-// die (and wait to be reaped) by the time /proc is read.
-func (s *supervisor) signalTree(sigs ...syscall.Signal) []procfs.Stat {
-	for _, sig := range sigs {
-		switch {
-		case s.pid1:
-			if err := unix.Kill(-1, sig); err != nil && !errors.Is(err, unix.ESRCH) {
-				s.log.Warn("signal all processes", zap.String("signal", signals.Name(sig)), zap.Error(err))
-			}
-		case !s.exited:
-			// The group id cannot be reused while its leader is not reaped.
-			_ = unix.Kill(-s.childPid, sig)
-		}
-	}
-	tree := s.descendants()
-	if !s.pid1 {
-		s.signalEach(tree, sigs...)
-	}
-	return tree
-}
-
-// signalAllBut sends sigs, in order, to every live process of tree whose
-// pid spare does not hold, one by one (never kill(-1) or a group: that
-// would reach the spared), and returns those it signalled.
-func (s *supervisor) signalAllBut(tree []procfs.Stat, spare map[int]bool, sigs ...syscall.Signal) []procfs.Stat {
-	var targets []procfs.Stat
-	for _, p := range tree {
-		if !spare[p.PID] && p.State != 'Z' && p.State != 'X' {
-			targets = append(targets, p)
-		}
-	}
-	s.signalEach(targets, sigs...)
-	return targets
-}
-
-// signalEach sends sigs to every live process of procs through a pidfd.
-func (s *supervisor) signalEach(procs []procfs.Stat, sigs ...syscall.Signal) {
-	for _, p := range procs {
-		if p.State == 'Z' || p.State == 'X' {
-			continue
-		}
-		for _, sig := range sigs {
-			if err := signalProc(p, sig); err != nil && !errors.Is(err, unix.ESRCH) {
-				s.log.Warn("signal descendant", zap.Int("pid", p.PID), zap.String("signal", signals.Name(sig)), zap.Error(err))
-			}
-		}
-	}
-}
-
-// descendants lists lastcall's descendants, zombies included.
-func (s *supervisor) descendants() []procfs.Stat {
-	if !s.ownProc {
-		return nil
-	}
-	procs, err := procfs.List()
-	if err != nil {
-		s.log.Warn("read /proc", zap.Error(err))
-		return nil
-	}
-	return procfs.DescendantsOf(unix.Getpid(), procs)
 }

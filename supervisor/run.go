@@ -32,10 +32,12 @@ type supervisor struct {
 	sigs <-chan os.Signal // every forwarded signal, see Subscription
 	chld <-chan os.Signal
 
-	batch   []syscall.Signal // scratch for handleSignals
-	stopSet map[syscall.Signal]bool
-	pid1    bool // PID 1 of lastcall's own PID namespace
-	ownProc bool // /proc shows that namespace
+	batch      []syscall.Signal // scratch for handleSignals
+	stopSet    map[syscall.Signal]bool
+	pid1       bool  // PID 1 of lastcall's own PID namespace
+	ownProc    bool  // /proc shows that namespace
+	procErr    error // why it does not (procfs.Check)
+	procWarned bool  // a failure to read /proc was logged
 
 	childPid int
 	tty      bool // the child holds the terminal's foreground
@@ -113,8 +115,9 @@ func newSupervisor(cfg Config, sub *Subscription) *supervisor {
 		chld:    sub.chld,
 		stopSet: make(map[syscall.Signal]bool, len(cfg.StopSignals)),
 		pid1:    os.Getpid() == 1,
-		ownProc: procfs.IsOurs(),
+		procErr: procfs.Check(),
 	}
+	s.ownProc = s.procErr == nil
 	if s.log == nil {
 		s.log = zap.NewNop()
 	}
@@ -140,7 +143,8 @@ func (s *supervisor) becomeSubreaper() {
 		s.log.Warn("cannot become child subreaper: orphans will escape cleanup", zap.Error(err))
 	}
 	if !s.ownProc {
-		s.log.Warn("/proc belongs to another PID namespace: descendants will not be cleaned up")
+		s.log.Warn("lastcall cannot see its descendants: only the child's process group will be cleaned up",
+			zap.NamedError("why", s.procErr))
 	}
 }
 

@@ -369,7 +369,9 @@ func TestStdinToStdoutByteForByte(t *testing.T) {
 }
 
 // With a /proc of another PID namespace every pid in it would be a
-// stranger's: lastcall says so and leaves the tree alone, at once.
+// stranger's: lastcall says so, signals the child's process group alone
+// (kill(-pgid) needs no /proc), and leaves a leftover in a session of its
+// own, which it cannot find, with a warning that says why.
 func TestForeignProcIsLeftAlone(t *testing.T) {
 	ns := []string{"unshare", "--pid", "--fork"}
 	if os.Geteuid() != 0 {
@@ -378,14 +380,14 @@ func TestForeignProcIsLeftAlone(t *testing.T) {
 	// The shell stays PID 1 of the new namespace (it does not exec the
 	// last command, given a second one), so lastcall is not PID 1 there,
 	// and /proc is still the test's.
-	inner := strings.Join(append(helperCmd("supervise", "--"), "/bin/sh", "-c", "'sleep 30 & exit 0'"), " ")
+	inner := strings.Join(append(helperCmd("supervise", "--"), helperCmd("leave", "exit", "group:trap", "setsid:ignore-term")...), " ")
 	cmd := exec.Command(ns[0], append(ns[1:], "/bin/sh", "-c", inner+"; exit $?")...)
 	cmd.Env = append(os.Environ(), helperEnv+"=1")
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("%v:\n%s", err, out)
 	}
-	for _, want := range []string{"/proc belongs to another PID namespace", "leaving them"} {
+	for _, want := range []string{"/proc belongs to another PID namespace", "terminating leftovers in the child's process group", "leaving them"} {
 		if !strings.Contains(string(out), want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}

@@ -49,6 +49,9 @@ func startChild(cfg Config) (started, error) {
 		env = os.Environ()
 	}
 	if cfg.Credential != nil {
+		if err := checkCredential(cfg.Credential); err != nil {
+			return started{}, fmt.Errorf("run %q as uid %d gid %d: %w", name, cfg.Credential.Uid, cfg.Credential.Gid, err)
+		}
 		err := forkingThreadWithoutCaps()
 		defer runtime.UnlockOSThread()
 		if err != nil {

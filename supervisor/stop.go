@@ -8,7 +8,6 @@ import (
 	"go.uber.org/zap"
 	"golang.org/x/sys/unix"
 
-	"github.com/lastcall-dev/lastcall/internal/procfs"
 	"github.com/lastcall-dev/lastcall/signals"
 )
 
@@ -31,7 +30,7 @@ func (s *supervisor) stopSignal(sig syscall.Signal) {
 		var err error
 		if plan.Steps[0].At <= 0 {
 			sent = s.stepSignal(plan.Steps[0])
-			err = s.send(sent)
+			err = s.sendStop(sent)
 			s.nextStep = 1
 		}
 		fields := []zap.Field{zap.String("signal", name), zap.Int("child_pid", s.childPid),
@@ -60,7 +59,8 @@ func (s *supervisor) stopSignal(sig syscall.Signal) {
 		s.nextStep = 1
 		s.armPlan()
 	default:
-		s.forward(s.stopSignalFor(sig))
+		again := s.stopSignalFor(sig)
+		s.logForward(again, s.sendStop(again))
 	}
 }
 
@@ -94,7 +94,26 @@ func (s *supervisor) armPlan() {
 
 // sendStep sends one step of the plan.
 func (s *supervisor) sendStep(step signals.StopStep) {
-	s.forward(s.stepSignal(step))
+	sig := s.stepSignal(step)
+	s.logForward(sig, s.sendStop(sig))
+}
+
+// sendStop sends a signal of the stop plan, then SIGCONT to the same
+// target, as kill(1) does for a stopped job and systemd for every unit: a
+// child stopped by SIGSTOP or Ctrl-Z would otherwise keep the signal
+// pending, its handler unrun, until the SIGKILL. SIGCONT follows, so that
+// the stop signal is pending when the child runs again. A step that
+// stops the child itself (SIGSTOP, SIGTSTP, SIGTTIN, SIGTTOU) gets none.
+func (s *supervisor) sendStop(sig syscall.Signal) error {
+	err := s.send(sig)
+	switch sig {
+	case 0, syscall.SIGKILL, syscall.SIGCONT, syscall.SIGSTOP, syscall.SIGTSTP, syscall.SIGTTIN, syscall.SIGTTOU:
+		return err
+	}
+	if err == nil {
+		_ = s.send(syscall.SIGCONT)
+	}
+	return err
 }
 
 // stepSignal is the signal a step of the plan sends: its own, or, for 0,
@@ -175,13 +194,7 @@ func (s *supervisor) escalate(why string) {
 			spare = append(spare, pm)
 		}
 	}
-	var killed []procfs.Stat
-	if len(spare) == 0 {
-		killed = s.signalTree(syscall.SIGKILL)
-	} else {
-		tree := s.descendants()
-		killed = s.signalAllBut(tree, spared(tree, spare), syscall.SIGKILL)
-	}
+	killed, _ := s.sweep(spare, nil, syscall.SIGKILL)
 	for _, pm := range s.pms {
 		if !pm.done && !slices.Contains(spare, pm) {
 			pm.killed = true

@@ -56,6 +56,34 @@ func TestStoppedAndContinuedChild(t *testing.T) {
 	})
 }
 
+// A child stopped by SIGSTOP when the stop begins gets SIGCONT after the
+// stop signal, as kill(1) and systemd do it: it runs its handler and exits
+// on SIGTERM, long before the deadline, instead of sleeping through the
+// grace with SIGTERM pending until the SIGKILL.
+func TestStoppedChildGetsTheStopSignal(t *testing.T) {
+	forEachMode(t, func(t *testing.T, m mode) {
+		r := startLastcall(t, m, nil, []string{"-grace", "15s"}, helperCmd("trap", "SIGTERM")...)
+		var child int
+		mustScan(t, r.waitLine("ready"), "ready %d", &child)
+		child = r.hostPid(m, child)
+		if err := unix.Kill(child, syscall.SIGSTOP); err != nil {
+			t.Fatal(err)
+		}
+		eventually(t, "child stopped", func() bool {
+			p, err := procfs.ReadStat(child)
+			return err == nil && p.State == 'T'
+		})
+		r.signal(m, syscall.SIGTERM)
+		r.waitLine("got SIGTERM")
+		if code := r.wait(); code != 0 {
+			t.Errorf("exit code %d, want 0 (the handler's); stderr:\n%s", code, r.stderr)
+		}
+		if strings.Contains(r.stderr.String(), "escalated to SIGKILL") {
+			t.Errorf("the stopped child was killed at the deadline:\n%s", r.stderr)
+		}
+	})
+}
+
 // The child exits in the middle of a storm of signals to forward: lastcall
 // may forward to it until it has reaped it (a zombie takes a signal without
 // error, and its pid cannot be reused before the reap; the loop forwards

@@ -7,4 +7,5 @@ const (
 	exitUsage      = 2
 	exitLeaked     = 3 // --db-strict
 	exitDBNotReady = 4 // --wait-db
+	exitFailed     = 1 // lastcall itself failed (fork, output, --user's credentials)
 )

@@ -101,3 +101,39 @@ func TestUserNeedsRoot(t *testing.T) {
 		t.Errorf("exit code %d, output %q; want %d and a line saying --user needs root", code, out, exitUsage)
 	}
 }
+
+// When the kernel will not let lastcall switch the child to --user, that
+// is lastcall's own failure (exit 1), said in one line that names the
+// cause; never 126, which says the command cannot be executed.
+func TestUserSwitchRefused(t *testing.T) {
+	needRoot(t)
+	tests := []struct {
+		name string
+		wrap []string
+		want string
+	}{
+		// setgroups is denied in a user namespace mapped by an
+		// unprivileged writer of gid_map (unshare --map-root-user).
+		{"setgroups denied", []string{"unshare", "--user", "--map-root-user"}, "setgroups is denied"},
+		// Root without CAP_SETUID and CAP_SETGID (docker --cap-drop).
+		{"capabilities dropped", []string{"setpriv", "--bounding-set", "-setuid,-setgid"}, "CAP_SETGID"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if _, err := exec.LookPath(tt.wrap[0]); err != nil {
+				t.Skipf("no %s: install util-linux", tt.wrap[0])
+			}
+			argv := append(tt.wrap, lastcallBinary(t), "--user", "nobody", "--", "true")
+			cmd := exec.Command(argv[0], argv[1:]...)
+			cmd.Env = baseEnv()
+			var stderr bytes.Buffer
+			cmd.Stderr = &stderr
+			_ = cmd.Run()
+			out := stderr.String()
+			if code := cmd.ProcessState.ExitCode(); code != exitFailed || strings.Count(out, "\n") != 1 ||
+				!strings.Contains(out, tt.want) || strings.Contains(out, "not executable") {
+				t.Errorf("exit code %d, stderr %q; want %d and one line holding %q", code, out, exitFailed, tt.want)
+			}
+		})
+	}
+}

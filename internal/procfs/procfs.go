@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"os"
 	"strconv"
+
+	"golang.org/x/sys/unix"
 )
 
 // Process is one process of lastcall's tree, as the supervisor's hooks and
@@ -20,6 +22,7 @@ type Process struct {
 // and its command name.
 type Stat struct {
 	PID, PPID int
+	Pgrp      int    // the process group
 	Start     uint64 // clock ticks after boot
 	State     byte   // R, S, D, Z, T, ...
 	Comm      string // the command name the kernel keeps
@@ -38,7 +41,7 @@ func ParseStat(b []byte) (Stat, error) {
 	if err != nil {
 		return Stat{}, fmt.Errorf("pid: %w", err)
 	}
-	// After ") ": state(0) ppid(1) ... starttime(19).
+	// After ") ": state(0) ppid(1) pgrp(2) ... starttime(19).
 	fields := bytes.Fields(b[end+1:])
 	if len(fields) < 20 || len(fields[0]) != 1 {
 		return Stat{}, errors.New("malformed stat: too few fields")
@@ -47,11 +50,15 @@ func ParseStat(b []byte) (Stat, error) {
 	if err != nil {
 		return Stat{}, fmt.Errorf("ppid: %w", err)
 	}
+	pgrp, err := strconv.Atoi(string(fields[2]))
+	if err != nil {
+		return Stat{}, fmt.Errorf("pgrp: %w", err)
+	}
 	start, err := strconv.ParseUint(string(fields[19]), 10, 64)
 	if err != nil {
 		return Stat{}, fmt.Errorf("starttime: %w", err)
 	}
-	return Stat{PID: pid, PPID: ppid, Start: start, State: fields[0][0], Comm: string(b[open+1 : end])}, nil
+	return Stat{PID: pid, PPID: ppid, Pgrp: pgrp, Start: start, State: fields[0][0], Comm: string(b[open+1 : end])}, nil
 }
 
 func ReadStat(pid int) (Stat, error) {
@@ -122,13 +129,31 @@ func DescendantsOf(root int, procs []Stat) []Stat {
 	return out
 }
 
-// IsOurs reports whether /proc shows lastcall's own PID namespace.
-// A /proc mounted from another namespace would make every pid in it a lie,
-// so lastcall then leaves the tree alone rather than signal strangers.
-func IsOurs() bool {
-	target, err := os.Readlink("/proc/self")
-	return err == nil && target == strconv.Itoa(os.Getpid())
+// Errors of Check.
+var (
+	ErrNotMounted = errors.New("/proc is not mounted")
+	ErrForeign    = errors.New("/proc belongs to another PID namespace")
+)
+
+// Check says whether /proc shows lastcall's own PID namespace: nil if it
+// does, ErrNotMounted when no procfs is mounted there (a bare chroot, a
+// sandbox that hides it), ErrForeign when it is another namespace's. A
+// /proc from another namespace would make every pid in it a lie, so
+// lastcall then never signals a pid it read there.
+func Check() error {
+	var fs unix.Statfs_t
+	if err := unix.Statfs("/proc", &fs); err != nil || fs.Type != unix.PROC_SUPER_MAGIC {
+		return ErrNotMounted
+	}
+	if target, err := os.Readlink("/proc/self"); err != nil || target != strconv.Itoa(os.Getpid()) {
+		return ErrForeign
+	}
+	return nil
 }
+
+// IsOurs reports whether /proc shows lastcall's own PID namespace (see
+// Check).
+func IsOurs() bool { return Check() == nil }
 
 // Live keeps the processes of tree that are not zombies, as Processes.
 func Live(tree []Stat) []Process {

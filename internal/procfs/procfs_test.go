@@ -3,6 +3,7 @@ package procfs
 import (
 	"os"
 	"strconv"
+	"syscall"
 	"testing"
 )
 
@@ -13,11 +14,11 @@ func TestParseStat(t *testing.T) {
 		wantErr bool
 	}{
 		{"42 (sleep) S 1 42 42 0 -1 4194560 100 0 0 0 0 0 0 0 20 0 1 0 12345 0 0",
-			Stat{PID: 42, PPID: 1, Start: 12345, State: 'S', Comm: "sleep"}, false},
+			Stat{PID: 42, PPID: 1, Pgrp: 42, Start: 12345, State: 'S', Comm: "sleep"}, false},
 		{"7 (a (b) c) Z 3 7 7 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 99 0 0",
-			Stat{PID: 7, PPID: 3, Start: 99, State: 'Z', Comm: "a (b) c"}, false},
+			Stat{PID: 7, PPID: 3, Pgrp: 7, Start: 99, State: 'Z', Comm: "a (b) c"}, false},
 		{"8 (x) y) R 2 8 8 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 5 0 0",
-			Stat{PID: 8, PPID: 2, Start: 5, State: 'R', Comm: "x) y"}, false},
+			Stat{PID: 8, PPID: 2, Pgrp: 8, Start: 5, State: 'R', Comm: "x) y"}, false},
 		{"", Stat{}, true},
 		{"42 (sleep S 1", Stat{}, true},
 		{"42 (sleep) S 1 42", Stat{}, true},
@@ -36,7 +37,7 @@ func TestParseStat(t *testing.T) {
 // The parser agrees with the kernel about this very process.
 func TestParseStatSelf(t *testing.T) {
 	p, err := ReadStat(os.Getpid())
-	if err != nil || p.PID != os.Getpid() || p.PPID != os.Getppid() || p.Start == 0 {
+	if err != nil || p.PID != os.Getpid() || p.PPID != os.Getppid() || p.Pgrp != syscall.Getpgrp() || p.Start == 0 {
 		t.Errorf("ReadStat(self) = %+v, %v; want pid %d, ppid %d", p, err, os.Getpid(), os.Getppid())
 	}
 }
@@ -51,7 +52,7 @@ func FuzzParseStat(f *testing.F) {
 		}
 		// What parsed must say the same when written back the kernel's way.
 		again := strconv.Itoa(p.PID) + " (" + p.Comm + ") " + string([]byte{p.State}) + " " + strconv.Itoa(p.PPID) +
-			" 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 " + strconv.FormatUint(p.Start, 10)
+			" " + strconv.Itoa(p.Pgrp) + " 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 " + strconv.FormatUint(p.Start, 10)
 		q, err := ParseStat([]byte(again))
 		if err != nil || q != p {
 			t.Fatalf("ParseStat(%q) = %+v, but its rewrite %q gives %+v, %v", b, p, again, q, err)
