@@ -72,8 +72,14 @@ func FuzzRedact(f *testing.F) {
 		if redacted.Password != Mask {
 			t.Fatalf("Redact(%q) = %q, whose password lib/pq reads as %q, want %q", dsn, out, redacted.Password, Mask)
 		}
+		// Where the input has no escapes (backslash, percent), the password
+		// is written as itself, so it is one of its text's occurrences in
+		// the input, and redacting it leaves at least one fewer. With an
+		// escape the same text may stand only in another field:
+		// "password=000\000000 x=0000000000" holds "000000000" once, in x.
 		pw := cfg.Password
-		if len(pw) >= minScrub && !strings.Contains(Mask, pw) && strings.Count(dsn, pw) == 1 && strings.Contains(out, pw) {
+		if len(pw) >= minScrub && !strings.Contains(Mask, pw) && !strings.ContainsAny(dsn, `\%`) &&
+			strings.Contains(dsn, pw) && strings.Count(out, pw) >= strings.Count(dsn, pw) {
 			t.Fatalf("Redact(%q) = %q still holds the password %q", dsn, out, pw)
 		}
 	})
