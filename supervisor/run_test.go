@@ -215,18 +215,15 @@ func TestOrphansAreReaped(t *testing.T) {
 		ns := mode{"namespace", true}
 		argv := lastcallArgv(ns, wrap, nil, helperCmd("orphans", strconv.Itoa(orphans)))
 		r := startArgv(t, argv, nil, &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL})
-		lc := r.pid(ns) // the namespace's init
-		if !m.pid1 {
-			lc = onlyChild(t, lc)
-		}
 		var timed int
 		var took int64
 		mustScan(t, r.waitLine("spawned "), "spawned %d in %d ns", &timed, &took)
+		lc := containedPid(t, r, m) // once the child spoke: lastcall runs
 		limit := spawnWait(orphans, timed, time.Duration(took))
 		t.Logf("%d spawns took %v: waiting up to %v for all %d", timed, time.Duration(took), limit, orphans)
 		r.waitLineWithin("ready", limit)
 		var kids []procfs.Stat
-		eventually(t, "every orphan reaped", func() bool {
+		eventually(t, fmt.Sprintf("every orphan of lastcall (pid %d) reaped", lc), func() bool {
 			kids = childrenOf(lc)
 			return len(kids) == 1
 		})
