@@ -60,10 +60,12 @@ func (s *supervisor) cleanUp() {
 		c.origin = c.began
 	}
 	c.deadline = c.began.Add(s.cfg.LeftoverGrace)
+	first := &procScan{}
+	first.procs, first.tree, first.ok = s.scan()
 	if s.cfg.PostgresStop {
-		c.pms = s.findPostmasters(s.descendants())
+		c.pms = s.findPostmasters(first.tree)
 	}
-	others := s.terminate(c)
+	others := s.terminateScanned(c, first)
 	s.res.Leftovers = len(others) + len(c.pms)
 	s.logTerminating(c, others)
 	c.tick = time.NewTimer(min(rekillInterval, s.cfg.LeftoverGrace))
@@ -101,7 +103,13 @@ func (s *supervisor) cleanUp() {
 // terminate sends SIGTERM and SIGCONT to every leftover the earlier rounds
 // have not reached, but the postmasters, and returns them.
 func (s *supervisor) terminate(c *cleanup) []procfs.Stat {
-	found, ok := s.sweep(s.pendingPostmasters(c), c.termed, syscall.SIGTERM, syscall.SIGCONT)
+	return s.terminateScanned(c, nil)
+}
+
+// terminateScanned is terminate on the scan pre, or on a new one when pre
+// is nil.
+func (s *supervisor) terminateScanned(c *cleanup, pre *procScan) []procfs.Stat {
+	found, ok := s.sweepScanned(pre, s.pendingPostmasters(c), c.termed, syscall.SIGTERM, syscall.SIGCONT)
 	c.blind = !ok
 	return found
 }

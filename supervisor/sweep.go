@@ -47,13 +47,31 @@ func newSignalled() *signalled {
 // signal. Without a readable /proc, the child's process group alone: while
 // one of its members lives, its id cannot be another group's.
 func (s *supervisor) sweep(pms []*postmaster, seen *signalled, sigs ...syscall.Signal) (found []procfs.Stat, ok bool) {
+	return s.sweepScanned(nil, pms, seen, sigs...)
+}
+
+// procScan is one read of /proc, as scan returns it.
+type procScan struct {
+	procs, tree []procfs.Stat
+	ok          bool
+}
+
+// sweepScanned is sweep on a scan just made (with seen only: sweep
+// without seen signals before it scans), or on a new one when pre is nil.
+// One scan costs a read of every /proc/PID/stat: the first round of the
+// leftovers' cleanup shares the scan that looked for postmasters.
+func (s *supervisor) sweepScanned(pre *procScan, pms []*postmaster, seen *signalled, sigs ...syscall.Signal) (found []procfs.Stat, ok bool) {
 	all := s.pid1 && len(pms) == 0 && (seen == nil || !seen.all)
 	if all && seen == nil {
 		s.killEveryone(sigs)
 	} else if len(pms) == 0 && !s.exited && seen == nil {
 		s.signalGroup(s.childPid, sigs) // its id cannot be reused while the child is not reaped
 	}
-	procs, tree, ok := s.scan()
+	if pre == nil || seen == nil {
+		pre = &procScan{}
+		pre.procs, pre.tree, pre.ok = s.scan()
+	}
+	procs, tree, ok := pre.procs, pre.tree, pre.ok
 	spare := spared(tree, pms)
 	if all && seen != nil { // scanned first: what was there got the signals
 		s.killEveryone(sigs)
