@@ -62,11 +62,49 @@ func ParseStat(b []byte) (Stat, error) {
 }
 
 func ReadStat(pid int) (Stat, error) {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	var buf [statSize]byte
+	b, err := readSmall("/proc/"+strconv.Itoa(pid)+"/stat", buf[:])
 	if err != nil {
 		return Stat{}, err
 	}
 	return ParseStat(b)
+}
+
+// statSize holds any /proc/PID/stat: 52 numbers of at most 20 digits, and
+// a command name of at most 64 bytes (a kernel thread's).
+const statSize = 1200
+
+// readSmall reads a file of /proc that fits in buf with open, read and
+// close alone: os.ReadFile would add fstat, four fcntl calls and an epoll
+// registration to each of them, and a scan of /proc makes one a process,
+// in the middle of a stop. Errors are *fs.PathError, as from os.
+func readSmall(path string, buf []byte) ([]byte, error) {
+	fd, err := ignoringEINTR(func() (int, error) { return unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0) })
+	if err != nil {
+		return nil, &os.PathError{Op: "open", Path: path, Err: err}
+	}
+	defer unix.Close(fd)
+	n := 0
+	for n < len(buf) {
+		m, err := ignoringEINTR(func() (int, error) { return unix.Read(fd, buf[n:]) })
+		if err != nil {
+			return nil, &os.PathError{Op: "read", Path: path, Err: err}
+		}
+		if m == 0 {
+			return buf[:n], nil
+		}
+		n += m
+	}
+	return nil, &os.PathError{Op: "read", Path: path, Err: errors.New("longer than expected")}
+}
+
+func ignoringEINTR(f func() (int, error)) (int, error) {
+	for {
+		n, err := f()
+		if !errors.Is(err, unix.EINTR) {
+			return n, err
+		}
+	}
 }
 
 // List reads every process in /proc. Processes that exit while it

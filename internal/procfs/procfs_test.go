@@ -1,7 +1,10 @@
 package procfs
 
 import (
+	"errors"
+	"io/fs"
 	"os"
+	"path/filepath"
 	"strconv"
 	"syscall"
 	"testing"
@@ -39,6 +42,32 @@ func TestParseStatSelf(t *testing.T) {
 	p, err := ReadStat(os.Getpid())
 	if err != nil || p.PID != os.Getpid() || p.PPID != os.Getppid() || p.Pgrp != syscall.Getpgrp() || p.Start == 0 {
 		t.Errorf("ReadStat(self) = %+v, %v; want pid %d, ppid %d", p, err, os.Getpid(), os.Getppid())
+	}
+}
+
+// ReadStat reads with raw system calls: a gone process is still
+// fs.ErrNotExist, a file longer than the buffer an error, and every
+// process of this machine's /proc fits (a kernel thread's long name too).
+func TestReadStatErrors(t *testing.T) {
+	if _, err := ReadStat(1 << 30); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("ReadStat(a pid that cannot exist) = %v, want fs.ErrNotExist", err)
+	}
+	long := filepath.Join(t.TempDir(), "long")
+	if err := os.WriteFile(long, make([]byte, statSize+1), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var buf [statSize]byte
+	if _, err := readSmall(long, buf[:]); err == nil {
+		t.Errorf("readSmall of %d bytes into %d: no error", statSize+1, statSize)
+	}
+	pids, err := NumberedEntries("/proc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, pid := range pids {
+		if _, err := ReadStat(pid); err != nil && !errors.Is(err, fs.ErrNotExist) && !errors.Is(err, syscall.ESRCH) {
+			t.Errorf("ReadStat(%d): %v", pid, err)
+		}
 	}
 }
 
