@@ -18,7 +18,7 @@ import (
 // the app, without the check and with --db-check both. Compare the two
 // "shutdown-ns" figures (issue 5's target: at most 15 ms more).
 //
-//	LASTCALL_REQUIRE_PG=1 go test -run '^$' -bench DrainShutdown -benchtime 30x .
+//	LASTCALL_REQUIRE_PG=1 go test -run '^$' -bench DrainShutdown -benchtime 30x ./internal/e2e
 func BenchmarkDrainShutdown(b *testing.B) {
 	if _, err := exec.LookPath("psql"); err != nil {
 		b.Skip("psql plays the app here; install postgresql-client")
