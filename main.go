@@ -20,7 +20,9 @@
 //   - 127: COMMAND was not found
 //   - 2: usage error (one line on stderr naming the flag or variable; the
 //     child is never started)
-//   - 1: lastcall itself failed (an error that is not the child's)
+//   - 1: lastcall itself failed (an error that is not the child's), or a
+//     resource limit is too low for it (one line naming the limit; the child
+//     is never started)
 //   - 3: --db-strict and the drain check found a leak or a rollback; 4: --wait-db
 //     gave up; 5: a PostgreSQL server of the tree was not shut down cleanly
 //

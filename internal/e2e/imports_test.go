@@ -73,6 +73,7 @@ func TestImportRules(t *testing.T) {
 		{"supervisor never reaches healthcheck", module + "/healthcheck", false, []string{"", "internal/cli"}},
 		{"nothing but main and internal/cli reaches supervisor", module + "/supervisor", false, []string{"", "internal/cli"}},
 		{"only tests use the test helpers", module + "/internal/pgtest", false, []string{"internal/testutil"}},
+		{"only earlysignals imports internal/limits (its init runs first)", module + "/internal/limits", true, []string{"internal/earlysignals"}},
 	}
 	for _, tt := range tests {
 		got := importers(tt.target, !tt.direct)

@@ -2,10 +2,12 @@
 // package initialiser that can: a SIGTERM in lastcall's first milliseconds
 // is then queued for the child instead of killing lastcall (a Go program
 // dies of a SIGTERM, SIGINT, SIGQUIT or SIGHUP it has not subscribed to).
-// Only main imports it; it depends on os/signal alone, so the Go runtime
-// initialises it as soon as os/signal is (package initialisers run in
-// import-path order among those ready), before the heavy initialisers of
-// TLS, net/http, cobra and lib/pq.
+// Only main imports it; it depends on os/signal and internal/limits alone
+// (limits needs nothing os does not), so the Go runtime initialises it as
+// soon as os/signal is (package initialisers run in import-path order among
+// those ready), before the heavy initialisers of TLS, net/http, cobra and
+// lib/pq. internal/limits's initialiser runs before this one: it refuses a
+// limit too low before os/signal starts threads.
 //
 // What remains is the time before any package can subscribe: the runtime's
 // own start and the initialisers os/signal needs (measured in the README).
@@ -15,6 +17,8 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	_ "github.com/lastcall-dev/lastcall/internal/limits" // its check runs before Notify starts threads
 )
 
 // buffer sizes the channel as the supervisor's own (see
