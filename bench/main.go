@@ -3,7 +3,7 @@
 // wrapper at all, interleaved round by round in one run, and prints a table
 // of medians with p99 and ratios, then the targets met or not.
 //
-//	go run ./bench              every metric, 7.5 minutes on a 2-core VM
+//	go run ./bench              every metric, 7.5-8 minutes on a 2-core VM
 //	go run ./bench -quick       every metric, smaller, under a minute
 //	go run ./bench -metrics start,forward -start-rounds 500
 //
