@@ -24,9 +24,10 @@ const descriptorsActivated = 2
 // (200 runs of `sh -c 'exit 7'` as an unprivileged uid, the two cores
 // busy): every run works at 10 with GOMAXPROCS 1 and at 12 with 2; a few
 // fail at 9 and 11 (idle, every run works one lower). The peaks have a
-// tail: on a busier machine about one run in 300 fails at 10 or 11, to fork
-// (lastcall's own error, exit 1) or, rarer, to start a runtime thread (Go's
-// newosproc, exit 2; seen once, with the whole test suite running).
+// tail: on a busier machine runs fail at 10 or 11 (8 in 300 at 10 in a
+// review's measurement, none in 150 at 12), to fork
+// (lastcall's own error, exit 1) or to start a runtime thread (Go's
+// newosproc, exit 2, half of the 8).
 const threadsLeast = 10
 
 // threadsFor is what lastcall needs of RLIMIT_NPROC with procs Ps.
