@@ -25,7 +25,7 @@ func exemptFromNPROC() bool {
 func outerUID(uid int) (outer int, initial, ok bool) {
 	var buf [512]byte
 	n, err := readSmall("/proc/self/uid_map", buf[:])
-	if err != nil {
+	if err != nil || n == len(buf) { // a full buffer may have cut the map: cannot tell
 		return 0, false, false
 	}
 	return parseUIDMap(string(buf[:n]), uid)
@@ -81,6 +81,8 @@ func hasCapability(caps ...uint) bool {
 
 // readSmall reads up to len(buf) bytes of a small file with raw system
 // calls: os.Open would wake the poller, which needs descriptors of its own.
+// procfs has a reader of the same kind, which this package may not import:
+// limits imports nothing os does not (see ARCHITECTURE.md).
 func readSmall(path string, buf []byte) (int, error) {
 	fd, err := syscall.Open(path, syscall.O_RDONLY|syscall.O_CLOEXEC, 0)
 	if err != nil {
